@@ -1,0 +1,83 @@
+"""The `bridge` command line. Imports are lazy so `bridge --version` starts fast."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+
+_LOAD_OPTIONS = [
+    click.option("-f", "--file", "files", multiple=True, help="Compose file (repeatable; default: compose.yaml in the current directory)."),
+    click.option("--profile", "profiles", multiple=True, help="Enable a profile (repeatable)."),
+    click.option("--env-file", "env_files", multiple=True, help="Environment file (repeatable; default: .env in the project directory)."),
+    click.option("-p", "--project-name", "project_name", help="Project name (default: `name:` or the directory name)."),
+    click.option("--project-directory", "project_directory", help="Base directory for relative paths (default: the first file's directory)."),
+]
+
+
+def load_options(func: Any) -> Any:
+    for option in reversed(_LOAD_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _fail(exc: BaseException) -> None:
+    click.echo(f"bridge: {exc}", err=True)
+    sys.exit(1)
+
+
+def _load(files: tuple, profiles: tuple, env_files: tuple, project_name: str | None,
+          project_directory: str | None, interpolate: bool = True) -> Any:
+    from .errors import UsageError
+    from .loader import Options, load
+
+    opts = Options(
+        files=list(files), profiles=list(profiles), env_files=list(env_files),
+        project_name=project_name, project_directory=project_directory, interpolate=interpolate,
+    )
+    try:
+        return load(opts)
+    except UsageError as exc:
+        click.echo(f"bridge: {exc}", err=True)
+        sys.exit(2)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        from .errors import BridgeError
+
+        try:
+            return super().invoke(ctx)
+        except BridgeError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            click.echo("bridge: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bridge")
+def main() -> None:
+    """Convert a Docker Compose application into a Helm chart."""
+
+
+@main.command()
+@load_options
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--no-interpolate", is_flag=True, help="Do not interpolate variables.")
+@click.option("-q", "--quiet", is_flag=True, help="Only validate; print nothing.")
+def config(files: tuple, profiles: tuple, env_files: tuple, project_name: str | None,
+           project_directory: str | None, fmt: str, no_interpolate: bool, quiet: bool) -> None:
+    """Print the canonical project, like `docker compose config`."""
+    from .emit import config_document, to_json, to_yaml
+
+    project = _load(files, profiles, env_files, project_name, project_directory, not no_interpolate)
+    for warning in project.warnings:
+        click.echo(f"bridge: warning: {warning}", err=True)
+    if quiet:
+        return
+    doc = config_document(project.data, escape=not no_interpolate)
+    click.echo(to_json(doc) if fmt == "json" else to_yaml(doc), nl=False)

@@ -1,0 +1,46 @@
+"""The one error type the converter raises for bad input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def format_path(path: tuple) -> str:
+    """Render a key path as `services.web.ports[0]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+@dataclass
+class BridgeError(Exception):
+    """Invalid input: carries where it was found so the CLI can print one line."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: tuple = ()
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file
+            if self.line:
+                where += f":{self.line}"
+                if self.column:
+                    where += f":{self.column}"
+            where += ": "
+        key = format_path(self.path)
+        if key:
+            where += key + ": "
+        text = " ".join(str(self.message).split())
+        return where + text
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit code 2)."""
