@@ -35,7 +35,7 @@ def used_resources(services: dict) -> dict[str, set]:
 
 
 def _mode(refs: list) -> list:
-    return [{**r, "mode": "0%o" % r["mode"]} if isinstance(r.get("mode"), int) else r for r in refs]
+    return [{**r, "mode": f"0{r['mode']:o}"} if isinstance(r.get("mode"), int) else r for r in refs]
 
 
 def config_document(data: dict, escape: bool = True) -> dict:

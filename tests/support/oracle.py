@@ -19,19 +19,22 @@ def docker_compose_binary() -> Path | None:
     return binary if binary.is_file() else None
 
 
-def run_oracle(binary: Path, file: Path, env: dict[str, str]) -> tuple[int, Any, str]:
-    """(exit code, JSON document or None, stderr) of `docker-compose -f FILE config --format json`."""
-    proc = subprocess.run(
-        [str(binary), "-f", file.name, "config", "--format", "json"],
-        cwd=file.parent, env=env, capture_output=True, text=True, timeout=60,
-    )
+def run_oracle(
+    binary: Path, files: list[Path], env: dict[str, str], profiles: tuple[str, ...] = ()
+) -> tuple[int, Any, str]:
+    """(exit code, JSON document or None, stderr) of `docker-compose -f F... config --format json`."""
+    cwd = files[0].parent
+    args = [str(binary)]
+    for f in files:
+        args += ["-f", str(f)]
+    for p in profiles:
+        args += ["--profile", p]
+    proc = subprocess.run(args + ["config", "--format", "json"], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
     doc = json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else None
     if doc is not None:
         # `config --format json` drops the top-level `models` element (the YAML output keeps it);
         # read it from the YAML form so models are compared too.
-        yproc = subprocess.run(
-            [str(binary), "-f", file.name, "config"], cwd=file.parent, env=env, capture_output=True, text=True, timeout=60,
-        )
+        yproc = subprocess.run(args + ["config"], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
         import yaml
 
         ydoc = yaml.safe_load(yproc.stdout) if yproc.returncode == 0 else None
@@ -50,14 +53,14 @@ def _escape(value: Any) -> Any:
     return value
 
 
-def run_bridge(file: Path, env: dict[str, str]) -> tuple[str | None, Any]:
+def run_bridge(files: list[Path], env: dict[str, str], profiles: tuple[str, ...] = ()) -> tuple[str | None, Any]:
     """(error line or None, JSON document) from bridge's loader, in-process."""
     from bridge.emit import config_document
     from bridge.errors import BridgeError, UsageError
     from bridge.loader import Options, load
 
     try:
-        project = load(Options(files=[file.name], environ=env, cwd=str(file.parent)))
+        project = load(Options(files=[str(f) for f in files], profiles=list(profiles), environ=env, cwd=str(files[0].parent)))
     except (BridgeError, UsageError) as exc:
         return str(exc), None
     return None, json.loads(json.dumps(config_document(project.data)))
