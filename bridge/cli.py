@@ -81,3 +81,51 @@ def config(files: tuple, profiles: tuple, env_files: tuple, project_name: str | 
         return
     doc = config_document(project.data, escape=not no_interpolate)
     click.echo(to_json(doc) if fmt == "json" else to_yaml(doc), nl=False)
+
+
+@main.command()
+@click.argument("compose_file", required=False)
+@load_options
+@click.option("-o", "--output", "output", help="Chart directory to write (default: ./<project>-chart).")
+@click.option("--chart-name", help="Chart name (default: the project name).")
+@click.option("--chart-version", default="0.1.0", show_default=True, help="Chart version (SemVer 2).")
+@click.option("--app-version", help="appVersion of the chart (default: latest).")
+@click.option("--templates", "templates", type=click.Path(file_okay=False), help="Directory of Jinja templates overriding the built-in ones.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the output directory differs from what would be generated.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def convert(compose_file: str | None, files: tuple, profiles: tuple, env_files: tuple, project_name: str | None,
+            project_directory: str | None, output: str | None, chart_name: str | None, chart_version: str,
+            app_version: str | None, templates: str | None, check: bool, quiet: bool) -> None:
+    """Convert a compose project into a Helm chart."""
+    from pathlib import Path
+
+    from .build import build_chart
+    from .render import compare_chart, render_chart, write_chart
+    from .versioning import check_chart_version
+
+    if compose_file:
+        files = (compose_file, *files)
+    try:
+        check_chart_version(chart_version)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--chart-version") from None
+    project = _load(files, profiles, env_files, project_name, project_directory)
+    chart = build_chart(project, chart_name, chart_version, app_version)
+    rendered = render_chart(chart, Path(templates) if templates else None)
+    dest = Path(output or f"{project.name}-chart")
+    if check:
+        problems = compare_chart(rendered, dest)
+        if problems:
+            click.echo(f"bridge: {dest} is out of date ({len(problems)} files differ):", err=True)
+            for line in problems[:20]:
+                click.echo(f"  {line}", err=True)
+            sys.exit(1)
+        if not quiet:
+            click.echo(f"{dest} is up to date")
+        return
+    write_chart(rendered, dest)
+    if not quiet:
+        for warning in chart.warnings:
+            click.echo(f"bridge: warning: {warning}", err=True)
+        click.echo(f"wrote {dest}/ ({len(rendered)} files: {len(chart.services)} services, "
+                   f"{len(chart.volumes)} volumes, {len(chart.models)} models)")

@@ -1,0 +1,817 @@
+"""Build the chart model from a canonical Compose project: names, values, references. No text here."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import BridgeError
+from .loader import Project
+from .naming import (
+    dns1035_label,
+    env_prefix,
+    is_qualified_key,
+    port_name,
+    unique_labels,
+    values_key,
+)
+from .units import duration_seconds, parse_duration
+
+DEFAULT_RUNNER = {
+    "enabled": False,
+    "hostEndpoint": "http://host.docker.internal:12434/engines/v1/",
+    "clusterEndpoint": "",
+    "image": "docker/model-runner:latest",
+    "imagePullPolicy": "IfNotPresent",
+    "gpu": {"enabled": False, "vendor": "nvidia", "count": 1},
+    "nodeSelector": {},
+    "tolerations": [],
+    "affinity": {},
+    "securityContext": {"allowPrivilegeEscalation": False},
+    "env": {},
+    "resources": {
+        "limits": {"cpu": "1000m", "memory": "2Gi"},
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+    },
+    "storage": {"size": "100Gi", "storageClass": ""},
+    "models": [],
+    "configure": [],
+    "prePull": {"image": "curlimages/curl:8.10.1", "timeoutSeconds": 1800},
+}
+
+DEFAULT_REQUESTS = {"cpu": "10m", "memory": "32Mi"}
+WAIT_IMAGE = "busybox:1.36"
+
+
+@dataclass
+class ServiceModel:
+    name: str  # compose name
+    key: str  # values key
+    label: str  # DNS label used in object names
+    kind: str  # Deployment | DaemonSet
+    has_service: bool
+    alias: str | None  # ExternalName alias named like the compose service, when valid
+    volumes: list[dict] = field(default_factory=list)
+    wait_for: list[dict] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    models: list[dict] = field(default_factory=list)
+    recreate: bool = False
+
+
+@dataclass
+class Chart:
+    name: str
+    version: str
+    app_version: str
+    description: str
+    project: str
+    services: list[ServiceModel]
+    volumes: list[dict]
+    secrets: list[dict]
+    configs: list[dict]
+    networks: list[dict]
+    values: dict
+    comments: dict[tuple, str]
+    files: dict[str, bytes]
+    warnings: list[str]
+    models: list[dict]
+
+
+def _warn(warnings: list[str], text: str) -> None:
+    if text not in warnings:
+        warnings.append(text)
+
+
+def split_image(image: str) -> dict:
+    """`registry:5000/repo:tag@sha256:...` -> repository, tag, digest."""
+    digest = ""
+    if "@" in image:
+        image, digest = image.split("@", 1)
+    tag = ""
+    last = image.rsplit("/", 1)[-1]
+    if ":" in last:
+        image, tag = image.rsplit(":", 1)
+    return {"repository": image, "tag": tag or ("" if digest else "latest"), "digest": digest}
+
+
+PULL_POLICIES = {
+    "always": "Always",
+    "never": "Never",
+    "missing": "IfNotPresent",
+    "if_not_present": "IfNotPresent",
+    "build": "IfNotPresent",
+}
+
+
+def pull_policy(value: str | None, warnings: list[str], svc: str) -> str:
+    if not value:
+        return "IfNotPresent"
+    mapped = PULL_POLICIES.get(value)
+    if mapped:
+        return mapped
+    if value == "refresh" or value == "daily" or value == "weekly" or value.startswith("every_"):
+        _warn(warnings, f"service {svc}: pull_policy {value} has no Kubernetes equivalent; using Always")
+        return "Always"
+    return "IfNotPresent"
+
+
+def quantity_bytes(n: int) -> str:
+    """Bytes as a Kubernetes quantity: `268435456` -> `256Mi`."""
+    for suffix, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{suffix}"
+    return str(n)
+
+
+def quantity_cpu(cpus: float) -> str:
+    milli = max(1, round(float(cpus) * 1000))
+    return f"{milli // 1000}" if milli % 1000 == 0 else f"{milli}m"
+
+
+def _resources(svc: dict) -> dict:
+    limits: dict[str, str] = {}
+    requests: dict[str, str] = {}
+    res = ((svc.get("deploy") or {}).get("resources")) or {}
+    lim = res.get("limits") or {}
+    req = res.get("reservations") or {}
+    if lim.get("cpus"):
+        limits["cpu"] = quantity_cpu(lim["cpus"])
+    if lim.get("memory"):
+        limits["memory"] = quantity_bytes(int(lim["memory"]))
+    if req.get("cpus"):
+        requests["cpu"] = quantity_cpu(req["cpus"])
+    if req.get("memory"):
+        requests["memory"] = quantity_bytes(int(req["memory"]))
+    if svc.get("cpus") and "cpu" not in limits:
+        limits["cpu"] = quantity_cpu(svc["cpus"])
+    if svc.get("mem_limit") and "memory" not in limits:
+        limits["memory"] = quantity_bytes(int(svc["mem_limit"]))
+    if svc.get("mem_reservation") and "memory" not in requests:
+        requests["memory"] = quantity_bytes(int(svc["mem_reservation"]))
+    for gpu in _gpu_devices(res):
+        limits[gpu[0]] = str(gpu[1])
+    if not requests and not limits:
+        requests = dict(DEFAULT_REQUESTS)
+    out: dict[str, dict] = {}
+    if limits:
+        out["limits"] = limits
+    if requests:
+        out["requests"] = requests
+    return out
+
+
+def _gpu_devices(res: dict) -> list[tuple[str, int]]:
+    out = []
+    for dev in ((res.get("reservations") or {}).get("devices")) or []:
+        caps = {c for group in [dev.get("capabilities") or []] for c in group}
+        if "gpu" in caps:
+            driver = (dev.get("driver") or "nvidia").lower()
+            key = "amd.com/gpu" if driver == "amd" else "nvidia.com/gpu"
+            count = dev.get("count", 1)
+            out.append((key, 1 if count in ("all", None) else int(count)))
+    return out
+
+
+def _probe(hc: dict | None, warnings: list[str], svc: str) -> dict | None:
+    if not hc or hc.get("disable"):
+        return None
+    test = hc.get("test") or []
+    if not test or test[0] == "NONE":
+        return None
+    if test[0] == "CMD-SHELL":
+        command = ["/bin/sh", "-c", " ".join(test[1:])]
+    elif test[0] == "CMD":
+        command = list(test[1:])
+    else:
+        command = list(test)
+    if not command:
+        return None
+    probe: dict[str, Any] = {"exec": {"command": command}}
+    if hc.get("interval"):
+        probe["periodSeconds"] = duration_seconds(parse_duration(hc["interval"]))
+    if hc.get("timeout"):
+        probe["timeoutSeconds"] = duration_seconds(parse_duration(hc["timeout"]))
+    if hc.get("retries"):
+        probe["failureThreshold"] = max(1, int(hc["retries"]))
+    if hc.get("start_period"):
+        probe["initialDelaySeconds"] = duration_seconds(parse_duration(hc["start_period"]))
+    return probe
+
+
+def _user(svc: dict, warnings: list[str], name: str) -> dict:
+    ctx: dict[str, Any] = {}
+    user = svc.get("user")
+    if user:
+        uid, _, gid = str(user).partition(":")
+        if uid.isdigit():
+            ctx["runAsUser"] = int(uid)
+            if int(uid) != 0:
+                ctx["runAsNonRoot"] = True
+        else:
+            _warn(warnings, f"service {name}: user {user!r} is not numeric; Kubernetes needs a UID (left to the image)")
+        if gid:
+            if gid.isdigit():
+                ctx["runAsGroup"] = int(gid)
+            else:
+                _warn(warnings, f"service {name}: group {gid!r} is not numeric; ignored")
+    return ctx
+
+
+def _security(svc: dict, name: str, warnings: list[str]) -> dict:
+    ctx: dict[str, Any] = {"allowPrivilegeEscalation": False}
+    ctx.update(_user(svc, warnings, name))
+    caps: dict[str, list[str]] = {}
+    if svc.get("cap_add"):
+        caps["add"] = sorted({c.upper().removeprefix("CAP_") for c in svc["cap_add"]})
+    if svc.get("cap_drop"):
+        caps["drop"] = sorted({c.upper().removeprefix("CAP_") for c in svc["cap_drop"]})
+    if caps:
+        ctx["capabilities"] = caps
+    if svc.get("privileged"):
+        ctx["privileged"] = True
+    if svc.get("privileged") or "SYS_ADMIN" in caps.get("add", []) or "ALL" in caps.get("add", []):
+        ctx["allowPrivilegeEscalation"] = True
+    if svc.get("read_only"):
+        ctx["readOnlyRootFilesystem"] = True
+    return ctx
+
+
+def _pod_security(svc: dict, name: str, warnings: list[str]) -> dict:
+    ctx: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    for opt in svc.get("security_opt") or []:
+        if str(opt).replace("=", ":") in ("seccomp:unconfined",):
+            ctx["seccompProfile"] = {"type": "Unconfined"}
+    groups = []
+    for g in svc.get("group_add") or []:
+        if str(g).isdigit():
+            groups.append(int(g))
+        else:
+            _warn(warnings, f"service {name}: group_add {g!r} is not numeric; ignored")
+    if groups:
+        ctx["supplementalGroups"] = sorted(set(groups))
+    sysctls = svc.get("sysctls") or {}
+    if sysctls:
+        ctx["sysctls"] = [{"name": k, "value": str(v if v is not None else "")} for k, v in sorted(sysctls.items())]
+    return ctx
+
+
+_CONSTRAINT = re.compile(r"^\s*([\w.\-/]+)\s*(==|!=)\s*(.+?)\s*$")
+_NODE_KEYS = {
+    "node.hostname": "kubernetes.io/hostname",
+    "node.platform.os": "kubernetes.io/os",
+    "node.platform.arch": "kubernetes.io/arch",
+}
+
+
+def _placement(svc: dict, name: str, warnings: list[str]) -> tuple[dict, dict]:
+    selector: dict[str, str] = {}
+    exprs: list[dict] = []
+    for c in (((svc.get("deploy") or {}).get("placement") or {}).get("constraints")) or []:
+        m = _CONSTRAINT.match(str(c))
+        if not m:
+            _warn(warnings, f"service {name}: placement constraint {c!r} not understood; ignored")
+            continue
+        key, op, value = m.groups()
+        if key.startswith("node.labels."):
+            key = key[len("node.labels."):]
+        elif key in _NODE_KEYS:
+            key = _NODE_KEYS[key]
+        else:
+            _warn(warnings, f"service {name}: placement constraint on {key} has no Kubernetes equivalent; ignored")
+            continue
+        if not is_qualified_key(key):
+            _warn(warnings, f"service {name}: node label {key!r} is not a valid Kubernetes label key; ignored")
+            continue
+        if op == "==":
+            selector[key] = value
+        else:
+            exprs.append({"key": key, "operator": "NotIn", "values": [value]})
+    affinity: dict = {}
+    if exprs:
+        affinity = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": exprs}]}
+            }
+        }
+    if svc.get("platform") and "/" in str(svc["platform"]):
+        os_, arch = str(svc["platform"]).split("/")[:2]
+        selector.setdefault("kubernetes.io/os", os_)
+        selector.setdefault("kubernetes.io/arch", arch)
+    return selector, affinity
+
+
+def _host_aliases(svc: dict, name: str, warnings: list[str]) -> list[dict]:
+    by_ip: dict[str, list[str]] = {}
+    for entry in svc.get("extra_hosts") or []:
+        host, _, ip = str(entry).partition("=")
+        if ip == "host-gateway" or not re.fullmatch(r"[0-9a-fA-F:.]+", ip or ""):
+            _warn(warnings, f"service {name}: extra_hosts {host}={ip} has no Kubernetes equivalent; ignored")
+            continue
+        by_ip.setdefault(ip, [])
+        if host not in by_ip[ip]:
+            by_ip[ip].append(host)
+    return [{"ip": ip, "hostnames": hosts} for ip, hosts in sorted(by_ip.items())]
+
+
+def _dns(svc: dict) -> dict:
+    cfg: dict[str, Any] = {}
+    if svc.get("dns"):
+        cfg["nameservers"] = list(svc["dns"])[:3]
+    if svc.get("dns_search"):
+        cfg["searches"] = list(svc["dns_search"])[:32]
+    if svc.get("dns_opt"):
+        opts = []
+        for o in svc["dns_opt"]:
+            k, sep, v = str(o).partition(":")
+            opts.append({"name": k, "value": v} if sep else {"name": k})
+        cfg["options"] = opts
+    return cfg
+
+
+def _annotations(svc: dict, name: str, warnings: list[str]) -> dict:
+    out: dict[str, str] = {}
+    for source in ("labels", "annotations"):
+        for k, v in sorted((svc.get(source) or {}).items()):
+            if not is_qualified_key(k):
+                _warn(warnings, f"service {name}: {source[:-1]} {k!r} is not a valid Kubernetes annotation key; dropped")
+                continue
+            out[k] = "" if v is None else str(v)
+    return out
+
+
+def _mount_target(target: str, default_dir: str) -> str:
+    return target if target.startswith("/") else posixpath.join(default_dir, target)
+
+
+def build_chart(
+    project: Project,
+    chart_name: str | None = None,
+    chart_version: str = "0.1.0",
+    app_version: str | None = None,
+) -> Chart:
+    data = project.data
+    warnings: list[str] = []
+    services_data: dict[str, dict] = data.get("services") or {}
+    if not services_data:
+        _warn(warnings, "the project has no services; the chart holds no workloads")
+    labels = unique_labels(list(services_data), "services")
+    name = chart_name or project.name
+    chart_label = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:53] or "chart"
+    volumes_top = data.get("volumes") or {}
+    vol_labels = unique_labels(list(volumes_top), "volumes")
+    secret_labels = unique_labels(list(data.get("secrets") or {}), "secrets")
+    config_labels = unique_labels(list(data.get("configs") or {}), "configs")
+    net_labels = unique_labels(list(data.get("networks") or {}), "networks")
+    values: dict[str, Any] = {}
+    comments: dict[tuple, str] = {}
+    files: dict[str, bytes] = {}
+
+    # Chart-wide settings.
+    values["nameOverride"] = ""
+    values["fullnameOverride"] = ""
+    comments[("nameOverride",)] = "Override the chart name used in object names."
+    values["imagePullSecrets"] = []
+    comments[("imagePullSecrets",)] = "Secrets for pulling images from private registries, e.g. [{name: regcred}]."
+    values["serviceAliases"] = {"enabled": True}
+    comments[("serviceAliases",)] = (
+        "ExternalName Services named like the compose services (db, redis, ...), so the app's own host names\n"
+        "resolve in the cluster. Disable to install two releases of this chart in one namespace."
+    )
+    values["hostPath"] = {"enabled": False}
+    comments[("hostPath",)] = (
+        "Bind mounts from the compose file become hostPath volumes when enabled (single-node clusters only);\n"
+        "otherwise they are empty directories."
+    )
+    values["networkPolicies"] = {"enabled": True}
+    comments[("networkPolicies",)] = (
+        "One NetworkPolicy per compose network: pods accept traffic from pods on a shared network and,\n"
+        "on published ports, from anywhere. Egress and DNS are not restricted."
+    )
+    values["waitForDependencies"] = {"enabled": True, "image": WAIT_IMAGE, "timeoutSeconds": 300}
+    comments[("waitForDependencies",)] = (
+        "depends_on: init containers wait until each dependency's Service accepts TCP connections."
+    )
+
+    # Named volumes -> PVCs.
+    used_volumes: dict[str, list[str]] = {}
+    for sname, svc in services_data.items():
+        for vol in svc.get("volumes") or []:
+            if vol.get("type") == "volume" and vol.get("source"):
+                used_volumes.setdefault(vol["source"], []).append(sname)
+    persistence: dict[str, Any] = {}
+    pvcs: list[dict] = []
+    for vkey in sorted(volumes_top):
+        if vkey not in used_volumes:
+            continue
+        spec = volumes_top[vkey] or {}
+        size = "1Gi"
+        opts = spec.get("driver_opts") or {}
+        if opts.get("size"):
+            try:
+                from .units import parse_bytes
+
+                size = quantity_bytes(parse_bytes(opts["size"]))
+            except ValueError:
+                pass
+        entry = {
+            "enabled": True,
+            "size": size,
+            "storageClass": "",
+            "accessModes": ["ReadWriteOnce"] if len(set(used_volumes[vkey])) == 1 else ["ReadWriteMany"],
+            "existingClaim": str(spec.get("name")) if spec.get("external") else "",
+        }
+        persistence[vkey] = entry
+        pvcs.append({"key": vkey, "label": vol_labels[vkey], "external": bool(spec.get("external"))})
+    values["persistence"] = persistence
+    comments[("persistence",)] = (
+        "Named compose volumes, one PersistentVolumeClaim each. storageClass \"\" uses the cluster default;\n"
+        "existingClaim uses a claim you created; enabled: false uses an emptyDir instead."
+    )
+
+    # Secrets and configs -> Secret / ConfigMap objects with their content in files/.
+    secret_models, secret_values = _file_objects("secrets", data, secret_labels, project, files, warnings)
+    config_models, config_values = _file_objects("configs", data, config_labels, project, files, warnings)
+    values["secrets"] = secret_values
+    comments[("secrets",)] = "Compose secrets. existingSecret: use a Secret you created (key: the secret name)."
+    values["configs"] = config_values
+    comments[("configs",)] = "Compose configs. existingConfigMap: use a ConfigMap you created."
+
+    # Models.
+    models_top = data.get("models") or {}
+    runner = {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v) for k, v in DEFAULT_RUNNER.items()}
+    used_models = sorted({m for svc in services_data.values() for m in (svc.get("models") or {})})
+    refs: list[str] = []
+    configure = []
+    for mkey in used_models:
+        spec = models_top.get(mkey) or {}
+        ref = str(spec.get("model") or "")
+        if not ref:
+            raise BridgeError(f"model {mkey} has no `model` reference", path=("models", mkey))
+        if ref not in refs:
+            refs.append(ref)
+        if spec.get("context_size") is not None or spec.get("runtime_flags"):
+            item: dict[str, Any] = {"model": ref}
+            if spec.get("context_size") is not None:
+                item["contextSize"] = int(spec["context_size"])
+            if spec.get("runtime_flags"):
+                item["runtimeFlags"] = [str(f) for f in spec["runtime_flags"]]
+            if item not in configure:
+                configure.append(item)
+    runner["models"] = refs
+    runner["configure"] = configure
+    values["modelRunner"] = runner
+    comments[("modelRunner",)] = (
+        "Where services find their AI models (compose `models:`). enabled: false points them at hostEndpoint,\n"
+        "Docker Desktop's host model runner; enabled: true deploys a model runner in the cluster."
+    )
+    comments[("modelRunner", "clusterEndpoint")] = "Endpoint used when enabled; empty: the in-cluster runner Service."
+    comments[("modelRunner", "gpu")] = "GPU for the runner: vendor nvidia or amd, count >= 1."
+    comments[("modelRunner", "storage")] = "Volume for downloaded models; storageClass \"\" uses the cluster default."
+    comments[("modelRunner", "models")] = "Models pulled by the runner before apps need them (from compose)."
+    comments[("modelRunner", "configure")] = "Per-model context size and runtime flags (from compose), applied after the pull."
+    comments[("modelRunner", "prePull")] = "Image and time limit of the Job that pulls and configures the models."
+    comments[("modelRunner", "env")] = "Extra environment for the runner, e.g. {DMR_ORIGINS: \"http://localhost:31246\"}."
+
+    # Services.
+    service_models: list[ServiceModel] = []
+    networks_used: dict[str, list[str]] = {}
+    ports_by_service: dict[str, list[dict]] = {}
+    for sname in sorted(services_data):
+        svc = services_data[sname]
+        ports_by_service[sname] = _ports(svc)
+    keys_seen: dict[str, str] = {}
+    for sname in sorted(services_data):
+        svc = services_data[sname]
+        key = values_key(sname)
+        if key in keys_seen:
+            raise BridgeError(
+                f"services {keys_seen[key]!r} and {sname!r} share the values key {key!r}; rename one",
+                path=("services", sname),
+            )
+        keys_seen[key] = sname
+        label = labels[sname]
+        v, model = _service_values(
+            sname, svc, key, label, project, ports_by_service, vol_labels, secret_models, config_models, models_top,
+            warnings, pvcs, labels,
+        )
+        values[key] = v
+        comments[(key,)] = f"compose service `{sname}`"
+        for net in sorted(svc.get("networks") or {}):
+            networks_used.setdefault(net, []).append(sname)
+            model.networks.append(net_labels.get(net, net))
+        service_models.append(model)
+
+    networks = [
+        {"key": n, "label": net_labels[n], "services": sorted(s)} for n, s in sorted(networks_used.items()) if n in net_labels
+    ]
+    return Chart(
+        name=chart_label,
+        version=chart_version,
+        app_version=app_version or "latest",
+        description=f"Helm chart for the compose project {project.name}, generated by compose-bridge",
+        project=project.name,
+        services=service_models,
+        volumes=pvcs,
+        secrets=secret_models,
+        configs=config_models,
+        networks=networks,
+        values=values,
+        comments=comments,
+        files=files,
+        warnings=warnings + list(project.warnings),
+        models=[{"ref": r} for r in refs],
+    )
+
+
+def _file_objects(
+    kind: str, data: dict, labels: dict[str, str], project: Project, files: dict[str, bytes], warnings: list[str]
+) -> tuple[list[dict], dict]:
+    used = {
+        ref.get("source")
+        for svc in (data.get("services") or {}).values()
+        for ref in (svc.get(kind) or [])
+    }
+    models: list[dict] = []
+    values: dict[str, Any] = {}
+    for key in sorted(data.get(kind) or {}):
+        if key not in used:
+            continue
+        spec = data[kind][key] or {}
+        label = labels[key]
+        entry: dict[str, Any] = {"key": key, "label": label, "external": bool(spec.get("external"))}
+        existing = str(spec.get("name")) if spec.get("external") else ""
+        content: bytes | None = None
+        if not spec.get("external") and spec.get("file") and not Path(spec["file"]).exists():
+            # Compose only reads the file at `up`; the chart expects the operator to provide it.
+            existing = str(spec.get("name") or key)
+            _warn(warnings, f"{kind[:-1]} {key}: file {spec['file']} not found; the chart expects an existing "
+                  f"{'Secret' if kind == 'secrets' else 'ConfigMap'} named {existing!r} (key {key!r}), "
+                  f"set {kind}.{key}.{'existingSecret' if kind == 'secrets' else 'existingConfigMap'} to change it")
+            entry["external"] = True
+        elif not spec.get("external"):
+            if spec.get("file"):
+                path = Path(spec["file"])
+                try:
+                    content = path.read_bytes()
+                except IsADirectoryError:
+                    raise BridgeError(
+                        f"{kind[:-1]} file {spec['file']} is a directory; only files are supported",
+                        path=(kind, key, "file"),
+                    ) from None
+                except OSError as exc:
+                    raise BridgeError(f"cannot read {spec['file']}: {exc.strerror}", path=(kind, key, "file")) from None
+            elif "content" in spec:
+                content = str(spec.get("content") or "").encode()
+            elif spec.get("environment"):
+                var = str(spec["environment"])
+                if var not in project.environment:
+                    _warn(warnings, f"{kind[:-1]} {key}: variable {var} is not set; the value is empty")
+                content = project.environment.get(var, "").encode()
+            else:
+                content = b""
+            if len(content) > 1024 * 1024 - 4096:
+                raise BridgeError(
+                    f"{kind[:-1]} {key} is larger than Kubernetes allows (1 MiB)", path=(kind, key)
+                )
+            entry["file"] = f"files/{kind}/{label}"
+            files[entry["file"]] = content
+        models.append(entry)
+        values[key] = {"existingSecret" if kind == "secrets" else "existingConfigMap": existing}
+    return models, values
+
+
+def _ports(svc: dict) -> list[dict]:
+    """Container ports of a service: published ports, their targets, and `expose`."""
+    out: list[dict] = []
+    seen: set[tuple] = set()
+    for p in svc.get("ports") or []:
+        target = int(p["target"])
+        proto = str(p.get("protocol") or "tcp").upper()
+        if proto not in ("TCP", "UDP", "SCTP"):
+            proto = "TCP"
+        published = p.get("published")
+        port = target
+        if published not in (None, ""):
+            text = str(published)
+            if "-" in text:
+                text = text.split("-", 1)[0]
+            if text.isdigit() and 0 < int(text) < 65536:
+                port = int(text)
+        ident = (port, proto)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        out.append({"port": port, "target": target, "protocol": proto, "name": p.get("name"), "published": True})
+    for e in svc.get("expose") or []:
+        text = str(e)
+        proto = "TCP"
+        if "/" in text:
+            text, pr = text.split("/", 1)
+            proto = pr.upper() if pr.upper() in ("TCP", "UDP", "SCTP") else "TCP"
+        lo, _, hi = text.partition("-")
+        if not lo.isdigit():
+            continue
+        for port in range(int(lo), int(hi or lo) + 1):
+            if (port, proto) in seen or not 0 < port < 65536:
+                continue
+            seen.add((port, proto))
+            out.append({"port": port, "target": port, "protocol": proto, "name": None, "published": False})
+    return out
+
+
+def _service_values(
+    sname: str, svc: dict, key: str, label: str, project: Project, ports_by_service: dict[str, list[dict]],
+    vol_labels: dict[str, str], secret_models: list[dict], config_models: list[dict], models_top: dict,
+    warnings: list[str], pvcs: list[dict], labels: dict[str, str],
+) -> tuple[dict, ServiceModel]:
+    v: dict[str, Any] = {"enabled": True}
+    kind = "DaemonSet" if (svc.get("deploy") or {}).get("mode") == "global" else "Deployment"
+    replicas = (svc.get("deploy") or {}).get("replicas")
+    if replicas is None:
+        replicas = svc.get("scale")
+    v["replicas"] = 1 if replicas is None else max(0, int(replicas))
+    if svc.get("image"):
+        image = split_image(str(svc["image"]))
+    else:
+        image = {"repository": f"{project.name}-{sname}", "tag": "latest", "digest": ""}
+        _warn(warnings, f"service {sname}: has only `build`; build and push image {image['repository']}:latest, "
+              f"or set {key}.image.repository")
+    image["pullPolicy"] = pull_policy(svc.get("pull_policy"), warnings, sname)
+    v["image"] = image
+    v["command"] = list(svc["entrypoint"]) if svc.get("entrypoint") else []
+    v["args"] = list(svc["command"]) if svc.get("command") else []
+    if isinstance(svc.get("entrypoint"), list) and svc["entrypoint"] == [] and svc.get("command"):
+        v["command"] = []
+
+    # Environment: compose values stay literal strings; unset (null) variables are left out, as compose does.
+    env_items: dict[str, str] = {}
+    for k, val in (svc.get("environment") or {}).items():
+        if val is None:
+            continue
+        env_items[k] = str(val)
+    model_bindings: list[dict] = []
+    for mkey, binding in sorted((svc.get("models") or {}).items()):
+        binding = binding or {}
+        prefix = env_prefix(mkey)
+        url_var = binding.get("endpoint_var") or f"{prefix}_URL"
+        model_var = binding.get("model_var") or f"{prefix}_MODEL"
+        ref = str((models_top.get(mkey) or {}).get("model") or "")
+        model_bindings.append({"key": mkey, "urlVar": url_var, "modelVar": model_var, "model": ref})
+        env_items.pop(url_var, None)
+        env_items.pop(model_var, None)
+    v["env"] = [{"name": k, "value": val} for k, val in env_items.items()]
+    v["models"] = model_bindings
+
+    ports = ports_by_service[sname]
+    used_names: set[str] = set()
+    container_ports = []
+    service_ports = []
+    for p in ports:
+        pname = port_name(p["protocol"], p["target"], p.get("name"), used_names)
+        container_ports.append({"name": pname, "containerPort": p["target"], "protocol": p["protocol"]})
+        service_ports.append({"name": pname, "port": p["port"], "targetPort": pname, "protocol": p["protocol"]})
+    # The same target may appear on several published ports: keep one containerPort per (port, protocol).
+    dedup: dict[tuple, dict] = {}
+    for cp in container_ports:
+        dedup.setdefault((cp["containerPort"], cp["protocol"]), cp)
+    name_map = {cp["name"]: dedup[(cp["containerPort"], cp["protocol"])]["name"] for cp in container_ports}
+    for sp in service_ports:
+        sp["targetPort"] = name_map[sp["targetPort"]]
+    v["ports"] = list(dedup.values())
+    v["service"] = {"enabled": bool(service_ports), "type": "ClusterIP", "annotations": {}, "ports": service_ports}
+
+    v["resources"] = _resources(svc)
+    v["securityContext"] = _security(svc, sname, warnings)
+    v["podSecurityContext"] = _pod_security(svc, sname, warnings)
+    hc = _probe(svc.get("healthcheck"), warnings, sname)
+    v["livenessProbe"] = hc or {}
+    v["readinessProbe"] = dict(hc) if hc else {}
+    node_selector, affinity = _placement(svc, sname, warnings)
+    v["nodeSelector"] = node_selector
+    v["tolerations"] = []
+    v["affinity"] = affinity
+    v["podAnnotations"] = _annotations(svc, sname, warnings)
+    v["podLabels"] = {}
+    v["hostAliases"] = _host_aliases(svc, sname, warnings)
+    v["dnsConfig"] = _dns(svc)
+    hostname = svc.get("hostname")
+    v["hostname"] = hostname if hostname and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", hostname) and len(hostname) <= 63 else ""
+    if hostname and not v["hostname"]:
+        _warn(warnings, f"service {sname}: hostname {hostname!r} is not a DNS label; ignored")
+    v["workingDir"] = svc.get("working_dir") or ""
+    v["stdin"] = bool(svc.get("stdin_open"))
+    v["tty"] = bool(svc.get("tty"))
+    grace = svc.get("stop_grace_period")
+    v["terminationGracePeriodSeconds"] = duration_seconds(parse_duration(grace)) if grace else 30
+    restart = svc.get("restart")
+    if restart and restart not in ("always", "unless-stopped"):
+        _warn(warnings, f"service {sname}: restart: {restart} is not possible for a {kind}; pods always restart")
+    for unsupported in ("network_mode", "ipc", "pid", "devices", "links", "volumes_from", "external_links"):
+        if svc.get(unsupported):
+            _warn(warnings, f"service {sname}: {unsupported} has no Kubernetes equivalent here; ignored")
+
+    # Volumes.
+    model = ServiceModel(sname, key, label, kind, bool(service_ports), None)
+    alias = dns1035_label(sname)
+    if alias and service_ports:
+        model.alias = alias
+    elif service_ports:
+        _warn(warnings, f"service {sname}: its name is not a valid Kubernetes Service name, so `{sname}` will not resolve "
+              f"in the cluster; use the chart's Service name instead")
+    mounts: list[dict] = []
+    vol_names: set[str] = set()
+
+    def vol_name(base: str) -> str:
+        n = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:50].strip("-") or "vol"
+        candidate, i = n, 2
+        while candidate in vol_names:
+            candidate = f"{n}-{i}"
+            i += 1
+        vol_names.add(candidate)
+        return candidate
+
+    pvc_keys = {p["key"] for p in pvcs}
+    for vol in svc.get("volumes") or []:
+        target = vol.get("target")
+        if not target:
+            continue
+        entry: dict[str, Any] = {"mountPath": target, "readOnly": bool(vol.get("read_only"))}
+        vtype = vol.get("type")
+        if vtype == "volume" and vol.get("source") in pvc_keys:
+            entry.update({"name": vol_name("data-" + vol_labels[vol["source"]]), "type": "persistentVolumeClaim", "volume": vol["source"]})
+            if (vol.get("volume") or {}).get("subpath"):
+                entry["subPath"] = vol["volume"]["subpath"]
+            model.recreate = True
+        elif vtype == "volume":
+            entry.update({"name": vol_name("anon-" + target), "type": "emptyDir"})
+        elif vtype == "bind":
+            entry.update({"name": vol_name("bind-" + target), "type": "bind", "hostPath": str(vol.get("source") or "")})
+            _warn(warnings, f"service {sname}: bind mount {vol.get('source')} -> {target} becomes an emptyDir "
+                  f"(hostPath.enabled=true uses the host path)")
+        elif vtype == "tmpfs":
+            entry.update({"name": vol_name("tmpfs-" + target), "type": "tmpfs"})
+            size = (vol.get("tmpfs") or {}).get("size")
+            if size:
+                from .units import parse_bytes
+
+                entry["sizeLimit"] = quantity_bytes(parse_bytes(size))
+        else:
+            _warn(warnings, f"service {sname}: volume type {vtype} is not supported; ignored")
+            continue
+        mounts.append(entry)
+    for t in svc.get("tmpfs") or []:
+        path, _, opts = str(t).partition(":")
+        entry = {"mountPath": path, "readOnly": False, "name": vol_name("tmpfs-" + path), "type": "tmpfs"}
+        for opt in opts.split(","):
+            if opt.startswith("size="):
+                from .units import parse_bytes
+
+                try:
+                    entry["sizeLimit"] = quantity_bytes(parse_bytes(opt[5:]))
+                except ValueError:
+                    pass
+        mounts.append(entry)
+    secret_by_key = {s["key"]: s for s in secret_models}
+    config_by_key = {c["key"]: c for c in config_models}
+    for kind_name, refs, by_key, default_dir in (
+        ("secret", svc.get("secrets") or [], secret_by_key, "/run/secrets"),
+        ("configMap", svc.get("configs") or [], config_by_key, "/"),
+    ):
+        for ref in refs:
+            source = ref.get("source")
+            if source not in by_key:
+                continue
+            target = _mount_target(str(ref.get("target") or source), default_dir)
+            entry = {
+                "mountPath": target, "readOnly": True, "name": vol_name(f"{kind_name[:3]}-{by_key[source]['label']}"),
+                "type": kind_name, "source": source, "subPath": by_key[source]["label"],
+            }
+            if isinstance(ref.get("mode"), int):
+                entry["mode"] = ref["mode"]
+            mounts.append(entry)
+    model.volumes = mounts
+    model.models = model_bindings
+
+    # depends_on -> wait for the dependency's Service.
+    for dep, spec in sorted((svc.get("depends_on") or {}).items()):
+        cond = (spec or {}).get("condition", "service_started")
+        if cond == "service_completed_successfully":
+            continue
+        dep_ports = ports_by_service.get(dep) or []
+        if not dep_ports:
+            continue
+        first = next((p for p in dep_ports if p["protocol"] == "TCP"), None)
+        if first is None:
+            continue
+        model.wait_for.append({"service": dep, "key": values_key(dep), "label": labels[dep], "port": first["port"]})
+    v["waitFor"] = [w["service"] for w in model.wait_for]
+    model.kind = kind
+    return v, model
+
+
+def shell_join(args: list[str]) -> str:
+    return " ".join(shlex.quote(a) for a in args)
