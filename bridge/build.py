@@ -593,19 +593,14 @@ def _ports(svc: dict) -> list[dict]:
         proto = str(p.get("protocol") or "tcp").upper()
         if proto not in ("TCP", "UDP", "SCTP"):
             proto = "TCP"
-        published = p.get("published")
+        # In compose, other services reach a container on its target port (the published port is the
+        # host's), so the Service port is the target port: `db:5432` keeps working in the cluster.
         port = target
-        if published not in (None, ""):
-            text = str(published)
-            if "-" in text:
-                text = text.split("-", 1)[0]
-            if text.isdigit() and 0 < int(text) < 65536:
-                port = int(text)
         ident = (port, proto)
         if ident in seen:
             continue
         seen.add(ident)
-        out.append({"port": port, "target": target, "protocol": proto, "name": p.get("name"), "published": True})
+        out.append({"port": port, "target": target, "protocol": proto, "name": p.get("name")})
     for e in svc.get("expose") or []:
         text = str(e)
         proto = "TCP"
@@ -619,7 +614,7 @@ def _ports(svc: dict) -> list[dict]:
             if (port, proto) in seen or not 0 < port < 65536:
                 continue
             seen.add((port, proto))
-            out.append({"port": port, "target": port, "protocol": proto, "name": None, "published": False})
+            out.append({"port": port, "target": port, "protocol": proto, "name": None})
     return out
 
 
@@ -660,6 +655,9 @@ def _service_values(
         url_var = binding.get("endpoint_var") or f"{prefix}_URL"
         model_var = binding.get("model_var") or f"{prefix}_MODEL"
         ref = str((models_top.get(mkey) or {}).get("model") or "")
+        if url_var == model_var:
+            _warn(warnings, f"service {sname}: model {mkey} uses {url_var} for both the endpoint and the model; "
+                  f"as with docker compose, it holds the endpoint")
         model_bindings.append({"key": mkey, "urlVar": url_var, "modelVar": model_var, "model": ref})
         env_items.pop(url_var, None)
         env_items.pop(model_var, None)
@@ -710,7 +708,10 @@ def _service_values(
     restart = svc.get("restart")
     if restart and restart not in ("always", "unless-stopped"):
         _warn(warnings, f"service {sname}: restart: {restart} is not possible for a {kind}; pods always restart")
+    v["hostNetwork"] = svc.get("network_mode") == "host"
     for unsupported in ("network_mode", "ipc", "pid", "devices", "links", "volumes_from", "external_links"):
+        if unsupported == "network_mode" and v["hostNetwork"]:
+            continue
         if svc.get(unsupported):
             _warn(warnings, f"service {sname}: {unsupported} has no Kubernetes equivalent here; ignored")
 

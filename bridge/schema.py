@@ -104,6 +104,7 @@ def service_schema() -> dict:
             "hostname": {"type": "string"},
             "workingDir": {"type": "string"},
             "stdin": {"type": "boolean"},
+            "hostNetwork": {"type": "boolean"},
             "tty": {"type": "boolean"},
             "terminationGracePeriodSeconds": {"type": "integer", "minimum": 0},
             "waitFor": {"type": "array", "items": {"type": "string"}},

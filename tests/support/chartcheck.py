@@ -52,9 +52,10 @@ def lint(charts: list[Path], version: int = 4, values: dict[str, str] | None = N
 
 
 def template(chart: Path, version: int = 4, values: dict[str, str] | None = None, release: str = "rel",
-             namespace: str = "ns1") -> list[dict]:
+             namespace: str = "ns1", values_file: Path | None = None) -> list[dict]:
+    extra = ["-f", str(values_file)] if values_file else []
     proc = subprocess.run(
-        [helm(version), "template", release, str(chart), "--namespace", namespace, *_sets(values)],
+        [helm(version), "template", release, str(chart), "--namespace", namespace, *extra, *_sets(values)],
         capture_output=True, text=True, env=_env(), timeout=300,
     )
     if proc.returncode != 0:
@@ -93,7 +94,9 @@ def by_kind(docs: list[dict], kind: str) -> list[dict]:
 
 
 def one(docs: list[dict], kind: str, name_suffix: str) -> dict:
-    found = [d for d in docs if d.get("kind") == kind and d["metadata"]["name"].endswith(name_suffix)]
+    found = [d for d in docs if d.get("kind") == kind and d["metadata"]["name"] == name_suffix]
+    if not found:
+        found = [d for d in docs if d.get("kind") == kind and d["metadata"]["name"].endswith(name_suffix)]
     assert len(found) == 1, f"expected one {kind} *{name_suffix}, got {[d['metadata']['name'] for d in by_kind(docs, kind)]}"
     return found[0]
 
@@ -102,3 +105,14 @@ def container_env(workload: dict, container: str | None = None) -> dict[str, str
     containers = workload["spec"]["template"]["spec"]["containers"]
     c = containers[0] if container is None else next(x for x in containers if x["name"] == container)
     return {e["name"]: e.get("value") for e in c.get("env") or []}
+
+
+def install_dry_run(chart: Path, values: dict[str, str] | None = None, release: str = "rel") -> str:
+    """`helm install --dry-run=client` (Helm 4): the full install path without a cluster."""
+    proc = subprocess.run(
+        [helm(4), "install", release, str(chart), "--dry-run=client", "--namespace", "ns1", *_sets(values)],
+        capture_output=True, text=True, env=_env(), timeout=300,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"helm install --dry-run=client failed for {chart}:\n{proc.stderr[-3000:]}")
+    return proc.stdout

@@ -1,0 +1,56 @@
+{{/* Chart name, truncated to 63 characters. */}}
+{{- define "chat.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: release-chart, truncated to 63 characters. */}}
+{{- define "chat.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Name of one component's objects: fullname-component, always at most 63 characters. */}}
+{{- define "chat.component" -}}
+{{- $max := int (sub 62 (len .component)) }}
+{{- printf "%s-%s" (include "chat.fullname" .root | trunc $max | trimSuffix "-") .component }}
+{{- end }}
+
+{{- define "chat.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels; call with (dict "root" $ "component" "name"). */}}
+{{- define "chat.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "chat.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Common labels, plus the compose labels users filter on. */}}
+{{- define "chat.labels" -}}
+helm.sh/chart: {{ include "chat.chart" .root }}
+{{ include "chat.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+com.docker.compose.project: "chat"
+{{- with .service }}
+com.docker.compose.service: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* URL services use to reach their models. */}}
+{{- define "chat.modelEndpoint" -}}
+{{- if .Values.modelRunner.enabled }}
+{{- .Values.modelRunner.clusterEndpoint | default (printf "http://%s/engines/v1/" (include "chat.component" (dict "root" . "component" "model-runner"))) }}
+{{- else }}
+{{- .Values.modelRunner.hostEndpoint }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,332 @@
+"""End to end: compose in, chart out, helm lint/template, Kubernetes schema validation."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import pytest
+from chartcheck import by_kind, container_env, lint, one, template, validate
+from click.testing import CliRunner
+from conftest import FIXTURES
+
+from bridge.cli import main
+
+
+def convert(out: Path, *args: str) -> str:
+    result = CliRunner().invoke(main, ["convert", *args, "-o", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def sink(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sink") / "chart"
+    os.environ.pop("DB_PASSWORD", None)
+    convert(out, str(FIXTURES / "kitchen-sink" / "compose.yaml"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def sink_docs(sink: Path) -> list[dict]:
+    return template(sink)
+
+
+def test_kitchen_sink_lints_on_helm4_and_helm3(sink: Path) -> None:
+    for version in (4, 3):
+        lint([sink], version)
+        lint([sink], version, {"modelRunner.enabled": "true", "hostPath.enabled": "true"})
+
+
+def test_kitchen_sink_validates(sink: Path, sink_docs: list[dict]) -> None:
+    validate(sink_docs)
+    validate(template(sink, 3, {"hostPath.enabled": "true", "networkPolicies.enabled": "false"}))
+
+
+def test_workload_kinds(sink_docs: list[dict]) -> None:
+    assert {d["metadata"]["name"] for d in by_kind(sink_docs, "Deployment")} == {
+        "rel-kitchen-sink-web-app", "rel-kitchen-sink-api", "rel-kitchen-sink-db", "rel-kitchen-sink-cache",
+    }
+    agent = one(sink_docs, "DaemonSet", "-node-agent")
+    spec = agent["spec"]["template"]["spec"]
+    assert spec["hostNetwork"] is True
+    assert spec["securityContext"]["seccompProfile"] == {"type": "Unconfined"}
+
+
+def test_image_pull_policy_entrypoint_command(sink_docs: list[dict]) -> None:
+    web = one(sink_docs, "Deployment", "-web-app")
+    c = web["spec"]["template"]["spec"]["containers"][0]
+    assert c["image"] == "registry.example.com:5000/team/web:2.1"
+    assert c["imagePullPolicy"] == "Always"
+    assert c["command"] == ["/docker-entrypoint.sh"]
+    assert c["args"] == ["nginx", "-g", "daemon off;"]
+    cache = one(sink_docs, "Deployment", "-cache")["spec"]["template"]["spec"]["containers"][0]
+    assert cache["image"] == "redis:7@sha256:" + "0123456789abcdef" * 4
+    assert cache["imagePullPolicy"] == "Never"
+    api = one(sink_docs, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
+    assert api["image"] == "kitchen-sink-api:latest"
+
+
+def test_environment_is_literal(sink_docs: list[dict]) -> None:
+    env = container_env(one(sink_docs, "Deployment", "-web-app"))
+    assert env["TEMPLATE_LOOKING"] == "{{ .Release.Name }}"
+    assert env["LOOKUP"] == '{{ lookup "v1" "Secret" "" "" }}'
+    assert env["QUOTES"] == "it's \"quoted\"\nand multi-line"
+    assert "UNSET_VALUE" not in env
+
+
+def test_ports_and_services(sink_docs: list[dict]) -> None:
+    svc = one(sink_docs, "Service", "rel-kitchen-sink-web-app")
+    ports = {(p["name"], p["port"], p["protocol"]) for p in svc["spec"]["ports"]}
+    assert ports == {("http", 80, "TCP"), ("tcp-443", 443, "TCP"), ("udp-9000", 9000, "UDP"),
+                     ("udp-9001", 9001, "UDP"), ("tcp-7000", 7000, "TCP")}
+    assert all(len(p["name"]) <= 15 for p in svc["spec"]["ports"])
+    alias = one(sink_docs, "Service", "web-app")
+    assert alias["metadata"]["name"] == "web-app"
+    assert alias["spec"]["externalName"] == "rel-kitchen-sink-web-app.ns1.svc.cluster.local"
+    api = one(sink_docs, "Service", "-api")
+    assert [p["port"] for p in api["spec"]["ports"]] == [3000]
+    assert not [d for d in by_kind(sink_docs, "Service") if d["metadata"]["name"].endswith("-db")]
+
+
+def test_volumes(sink_docs: list[dict]) -> None:
+    pvcs = {d["metadata"]["name"]: d for d in by_kind(sink_docs, "PersistentVolumeClaim")}
+    assert set(pvcs) == {"rel-kitchen-sink-data-static", "rel-kitchen-sink-data-db-data"}
+    assert pvcs["rel-kitchen-sink-data-db-data"]["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    spec = one(sink_docs, "Deployment", "-web-app")["spec"]["template"]["spec"]
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["bind-srv-site"] == {"name": "bind-srv-site", "emptyDir": {}}
+    assert vols["tmpfs-var-cache-nginx"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "64Mi"}
+    assert vols["tmpfs-run"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "16Mi"}
+    assert vols["sec-tls-cert"]["secret"]["items"] == [{"key": "tls-cert", "path": "tls-cert", "mode": 0o440}]
+    mounts = {m["mountPath"]: m for m in spec["containers"][0]["volumeMounts"]}
+    assert mounts["/run/secrets/api-key"]["subPath"] == "api-key"
+    assert mounts["/etc/tls/cert.pem"]["readOnly"] is True
+    assert mounts["/etc/nginx/conf.d/default.conf"]["subPath"] == "nginx-conf"
+    assert mounts["/inline-config"]["subPath"] == "inline-config"
+    assert one(sink_docs, "Deployment", "-web-app")["spec"]["strategy"]["type"] == "Recreate"
+
+
+def test_hostpath_opt_in(sink: Path) -> None:
+    docs = template(sink, values={"hostPath.enabled": "true"})
+    vols = {v["name"]: v for v in one(docs, "Deployment", "-web-app")["spec"]["template"]["spec"]["volumes"]}
+    assert vols["bind-srv-site"]["hostPath"]["path"] == str(FIXTURES / "kitchen-sink" / "site")
+
+
+def test_secrets_and_configs_content(sink_docs: list[dict]) -> None:
+    secret = one(sink_docs, "Secret", "-secret-api-key")
+    assert base64.b64decode(secret["data"]["api-key"]) == b"s3cr3t-{{ .Values }}\n"
+    db_pw = one(sink_docs, "Secret", "-secret-db-password")
+    assert base64.b64decode(db_pw["data"]["db-password"]) == b"from-dotenv"
+    inline = one(sink_docs, "ConfigMap", "-config-inline-config")
+    assert inline["data"]["inline-config"] == "key=value\nname={{ not a template }}\n"
+
+
+def test_healthcheck_probes(sink_docs: list[dict]) -> None:
+    web = one(sink_docs, "Deployment", "-web-app")["spec"]["template"]["spec"]["containers"][0]
+    assert web["livenessProbe"] == {
+        "exec": {"command": ["/bin/sh", "-c", "curl -fsS http://localhost/ || exit 1"]},
+        "periodSeconds": 15, "timeoutSeconds": 3, "failureThreshold": 4, "initialDelaySeconds": 60,
+    }
+    api = one(sink_docs, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
+    assert api["readinessProbe"]["exec"]["command"] == ["wget", "-qO-", "http://localhost:3000/health"]
+    db = one(sink_docs, "Deployment", "-db")["spec"]["template"]["spec"]["containers"][0]
+    assert "livenessProbe" not in db and "readinessProbe" not in db
+
+
+def test_resources_security_scheduling(sink_docs: list[dict]) -> None:
+    pod = one(sink_docs, "Deployment", "-web-app")["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert c["resources"] == {"limits": {"cpu": "1500m", "memory": "512Mi"}, "requests": {"cpu": "250m", "memory": "128Mi"}}
+    assert c["securityContext"]["runAsUser"] == 101 and c["securityContext"]["runAsGroup"] == 101
+    assert c["securityContext"]["capabilities"] == {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["sysctls"] == [{"name": "net.core.somaxconn", "value": "1024"}]
+    assert pod["securityContext"]["supplementalGroups"] == [2000]
+    assert pod["nodeSelector"] == {"disk": "ssd", "kubernetes.io/os": "linux"}
+    expr = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
+    assert expr["matchExpressions"] == [{"key": "zone", "operator": "NotIn", "values": ["eu-west-1c"]}]
+    assert pod["terminationGracePeriodSeconds"] == 45
+    assert pod["hostAliases"] == [{"ip": "169.254.169.254", "hostnames": ["metadata.internal"]}]
+    assert pod["dnsConfig"] == {"nameservers": ["1.1.1.1"], "searches": ["example.internal"]}
+    assert pod["hostname"] == "web" and c["workingDir"] == "/srv" and c["stdin"] and c["tty"]
+    api = one(sink_docs, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
+    assert api["resources"] == {"limits": {"cpu": "500m", "memory": "1Gi"}, "requests": {"memory": "256Mi"}}
+    assert api["securityContext"] == {"allowPrivilegeEscalation": True, "privileged": True}
+    cache = one(sink_docs, "Deployment", "-cache")["spec"]["template"]["spec"]["containers"][0]
+    assert cache["resources"] == {"requests": {"cpu": "10m", "memory": "32Mi"}}
+
+
+def test_labels_annotations(sink_docs: list[dict]) -> None:
+    web = one(sink_docs, "Deployment", "-web-app")
+    labels = web["metadata"]["labels"]
+    for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component",
+                "app.kubernetes.io/managed-by", "app.kubernetes.io/version", "helm.sh/chart"):
+        assert key in labels
+    assert labels["com.docker.compose.project"] == "kitchen-sink"
+    assert labels["com.docker.compose.service"] == "web-app"
+    annotations = web["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {
+        "com.example.team": "frontend", "example.com/owner": "web-team",
+        "traefik.http.routers.web.rule": "Host(`example.com`)",
+    }
+
+
+def test_depends_on_waits_for_service(sink_docs: list[dict]) -> None:
+    api = one(sink_docs, "Deployment", "-api")["spec"]["template"]["spec"]
+    waits = {c["name"]: {e["name"]: e["value"] for e in c["env"]} for c in api["initContainers"]}
+    assert set(waits) == {"wait-for-cache"}  # db exposes no port: nothing to wait on
+    assert waits["wait-for-cache"]["HOST"] == "rel-kitchen-sink-cache"
+    assert waits["wait-for-cache"]["PORT"] == "6379"
+
+
+def test_network_policies(sink_docs: list[dict]) -> None:
+    names = {d["metadata"]["name"] for d in by_kind(sink_docs, "NetworkPolicy")}
+    assert {"rel-kitchen-sink-net-front", "rel-kitchen-sink-net-back", "rel-kitchen-sink-web-app-published"} <= names
+    back = one(sink_docs, "NetworkPolicy", "-net-back")
+    assert back["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["network.compose-bridge.io/back"] == "true"
+    db_labels = one(sink_docs, "Deployment", "-db")["spec"]["template"]["metadata"]["labels"]
+    assert db_labels.get("network.compose-bridge.io/back") == "true" and "network.compose-bridge.io/front" not in db_labels
+
+
+def test_set_overrides_reach_manifests(sink: Path) -> None:
+    docs = template(sink, values={
+        "web-app.replicas": "3", "web-app.image.tag": "9.9", "db.image.repository": "mirror/postgres",
+        "web-app.service.type": "NodePort", "persistence.db-data.storageClass": "fast",
+        "persistence.db-data.size": "20Gi", "cache.enabled": "false",
+    })
+    web = one(docs, "Deployment", "-web-app")
+    assert web["spec"]["replicas"] == 3
+    assert web["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.com:5000/team/web:9.9"
+    assert one(docs, "Deployment", "-db")["spec"]["template"]["spec"]["containers"][0]["image"] == "mirror/postgres:16-alpine"
+    assert one(docs, "Service", "rel-kitchen-sink-web-app")["spec"]["type"] == "NodePort"
+    pvc = one(docs, "PersistentVolumeClaim", "-data-db-data")
+    assert pvc["spec"]["storageClassName"] == "fast" and pvc["spec"]["resources"]["requests"]["storage"] == "20Gi"
+    assert not [d for d in by_kind(docs, "Deployment") if d["metadata"]["name"].endswith("-cache")]
+    validate(docs)
+
+
+def test_values_schema_rejects_bad_values(sink: Path) -> None:
+    import subprocess
+
+    from chartcheck import helm
+
+    proc = subprocess.run([helm(4), "template", "r", str(sink), "--set", "web-app.replicas=-1"], capture_output=True, text=True)
+    assert proc.returncode != 0 and "replicas" in proc.stderr
+    proc = subprocess.run([helm(4), "template", "r", str(sink), "--set", "modelRunner.gpu.vendor=intel"], capture_output=True, text=True)
+    assert proc.returncode != 0 and "vendor" in proc.stderr
+
+
+def test_web_app_named_port_and_bind_mount(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  web-app:\n"
+        "    image: nginx\n"
+        "    ports:\n"
+        "      - name: http\n"
+        "        target: 80\n"
+        "        published: 8080\n"
+        "    volumes:\n"
+        "      - ./html:/usr/share/nginx/html\n"
+    )
+    out = tmp_path / "chart"
+    convert(out, "-f", str(tmp_path / "compose.yaml"))
+    lint([out], 4)
+    lint([out], 3)
+    docs = template(out)
+    validate(docs)
+    dep = one(docs, "Deployment", "-web-app")
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    assert c["ports"] == [{"containerPort": 80, "name": "http", "protocol": "TCP"}]
+    assert dep["spec"]["template"]["spec"]["volumes"] == [{"name": "bind-usr-share-nginx-html", "emptyDir": {}}]
+    assert not by_kind(docs, "PersistentVolumeClaim")
+    values = (out / "values.yaml").read_text()
+    assert "\nweb-app:\n" in values
+
+
+def test_template_injection_is_inert(tmp_path: Path) -> None:
+    hostile = '{{ .Release.Name }}'
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  app:\n"
+        "    image: busybox\n"
+        "    environment:\n"
+        f"      X: '{hostile}'\n"
+        "    labels:\n"
+        f"      example.com/note: '{hostile}'\n"
+        "    volumes:\n"
+        "      - type: tmpfs\n"
+        f"        target: '/data/{hostile}'\n"
+        "    healthcheck:\n"
+        f"      test: ['CMD-SHELL', 'echo \"{hostile}\" `id` $$HOME']\n"
+    )
+    out = tmp_path / "chart"
+    convert(out, "-f", str(tmp_path / "compose.yaml"))
+    docs = template(out)
+    validate(docs)
+    dep = one(docs, "Deployment", "-app")
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    assert container_env(dep)["X"] == hostile
+    assert dep["spec"]["template"]["metadata"]["annotations"]["example.com/note"] == hostile
+    assert c["volumeMounts"][0]["mountPath"] == f"/data/{hostile}"
+    assert c["livenessProbe"]["exec"]["command"][2] == f'echo "{hostile}" `id` $HOME'
+
+
+def test_output_is_deterministic(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    convert(a, str(FIXTURES / "kitchen-sink" / "compose.yaml"))
+    convert(b, str(FIXTURES / "kitchen-sink" / "compose.yaml"))
+    files_a = {p.relative_to(a): p.read_bytes() for p in a.rglob("*") if p.is_file()}
+    files_b = {p.relative_to(b): p.read_bytes() for p in b.rglob("*") if p.is_file()}
+    assert files_a == files_b
+
+
+def test_check_mode_detects_drift(tmp_path: Path) -> None:
+    out = tmp_path / "chart"
+    src = str(FIXTURES / "multi" / "compose.yaml")
+    convert(out, src)
+    runner = CliRunner()
+    ok = runner.invoke(main, ["convert", src, "-o", str(out), "--check"])
+    assert ok.exit_code == 0, ok.output
+    (out / "values.yaml").write_text("tampered: true\n")
+    drift = runner.invoke(main, ["convert", src, "-o", str(out), "--check"])
+    assert drift.exit_code == 1
+    assert "changed: values.yaml" in drift.output
+
+
+def test_failed_convert_leaves_nothing(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: x\n    models: [missing]\n")
+    out = tmp_path / "chart"
+    result = CliRunner().invoke(main, ["convert", str(tmp_path / "compose.yaml"), "-o", str(out)])
+    assert result.exit_code == 1
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["compose.yaml"]
+
+
+def test_refuses_to_overwrite_a_foreign_directory(tmp_path: Path) -> None:
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    result = CliRunner().invoke(main, ["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(out)])
+    assert result.exit_code == 1 and "refusing" in result.output
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_custom_templates_override_a_subset(tmp_path: Path) -> None:
+    custom = tmp_path / "tpl"
+    custom.mkdir()
+    (custom / "NOTES.txt.j2").write_text("Custom notes for [[ chart.project ]].\n")
+    out = tmp_path / "chart"
+    convert(out, str(FIXTURES / "multi" / "compose.yaml"), "--templates", str(custom))
+    assert (out / "templates" / "NOTES.txt").read_text() == "Custom notes for multi.\n"
+    assert (out / "templates" / "app-deployment.yaml").is_file()
+
+
+def test_colliding_names_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  web_app:\n    image: x\n  web-app:\n    image: y\n")
+    result = CliRunner().invoke(main, ["convert", str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "c")])
+    assert result.exit_code == 1
+    assert "both become 'web-app'" in result.output
