@@ -28,7 +28,7 @@ demo: venv tools
 	$(TOOLS)/helm4 template demo build/demo-chart --set modelRunner.enabled=true | head -n 60
 
 lint: venv
-	$(VENV)/bin/ruff check bridge tests bench runner
+	$(VENV)/bin/ruff check .
 
 test: venv tools lint
 	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(PY) -m pytest -n $(JOBS) -q -p no:cacheprovider

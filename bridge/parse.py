@@ -211,6 +211,7 @@ def parse_text(text: str | bytes, filename: str) -> tuple[list[Any], Positions]:
             return
         frame = stack[-1]
         if isinstance(frame.container, list):
+            positions.marks[frame.path + (len(frame.container),)] = mark
             frame.container.append(value)
             return
         if frame.key is _NOKEY:

@@ -149,9 +149,7 @@ def test_error_points_at_line_and_key(tmp_path: Path) -> None:
     path.write_text('services:\n  web:\n    image: x\n    ports:\n      - "80:99999"\n')
     with pytest.raises(BridgeError) as info:
         load(Options(files=[str(path)], environ={}))
-    assert str(info.value).endswith('compose.yaml:5:9: services.web.ports[0]: invalid port "80:99999"') or (
-        ":5:" in str(info.value) and "services.web.ports[0]" in str(info.value)
-    )
+    assert str(info.value).endswith('compose.yaml:5:9: services.web.ports[0]: invalid port "80:99999"')
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
