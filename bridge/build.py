@@ -353,6 +353,16 @@ def build_chart(
     chart_version: str = "0.1.0",
     app_version: str | None = None,
 ) -> Chart:
+    """The chart model; a BridgeError raised while building points at the compose file and line."""
+    try:
+        return _build(project, chart_name, chart_version, app_version)
+    except BridgeError as exc:
+        if exc.file is None:
+            exc.file, exc.line, exc.column = project.locate(exc.path)
+        raise
+
+
+def _build(project: Project, chart_name: str | None, chart_version: str, app_version: str | None) -> Chart:
     data = project.data
     warnings: list[str] = []
     services_data: dict[str, dict] = data.get("services") or {}
@@ -555,6 +565,9 @@ def _file_objects(
         elif not spec.get("external"):
             if spec.get("file"):
                 path = Path(spec["file"])
+                if Path(project.working_dir).resolve() not in path.resolve().parents:
+                    _warn(warnings, f"{kind[:-1]} {key}: {path} is outside the project directory; "
+                          f"its content is copied into the chart")
                 try:
                     content = path.read_bytes()
                 except IsADirectoryError:
