@@ -97,9 +97,24 @@ def _describe(error: Any) -> str:
     return error.message[:200]
 
 
+def _null_bindings_as_empty(data: dict) -> dict:
+    """docker-compose accepts `models: {KEY: null}` on a service (a binding with no names), which the
+    schema file spells only as `{}`: validate it as `{}`."""
+    services = data.get("services")
+    if not isinstance(services, dict):
+        return data
+    for svc in services.values():
+        models = svc.get("models") if isinstance(svc, dict) else None
+        if isinstance(models, dict):
+            svc["models"] = {k: ({} if v is None else v) for k, v in models.items()}
+    return data
+
+
 def validate_schema(doc: Any, filename: str, positions: Positions | None) -> None:
     """Validate one file's document against the compose-spec schema; raise on the first error."""
     data = strip_tags(doc)
+    if isinstance(data, dict):
+        data = _null_bindings_as_empty(data)
     if not isinstance(data, dict):
         raise BridgeError("top-level element must be a mapping", filename, 1, 1)
     fast = _fast_validator()

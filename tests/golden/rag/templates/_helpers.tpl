@@ -29,9 +29,9 @@
 
 {{/* Selector labels; call with (dict "root" $ "component" "name"). */}}
 {{- define "rag.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "rag.name" .root }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/name: {{ include "rag.name" .root | quote }}
+app.kubernetes.io/instance: {{ .root.Release.Name | quote }}
+app.kubernetes.io/component: {{ .component | quote }}
 {{- end }}
 
 {{/* Common labels, plus the compose labels users filter on. */}}
