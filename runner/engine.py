@@ -190,6 +190,17 @@ class Worker:
             kwargs.pop("flash_attn", None)
             kwargs.pop("n_seq_max", None)
             llm = Llama(model_path=str(self.paths[0]), **kwargs)
+        if self.chat_template and self.mode == COMPLETION and "chat_format" not in self.settings.load:
+            # The artifact's chat template layer wins over the GGUF's built-in one, as in DMR.
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            def token_text(token: int) -> str:
+                return llm.detokenize([token], special=True).decode("utf-8", errors="ignore") if token >= 0 else ""
+
+            llm.chat_handler = Jinja2ChatFormatter(
+                template=self.chat_template, eos_token=token_text(llm.token_eos()), bos_token=token_text(llm.token_bos()),
+                stop_token_ids=[llm.token_eos()],
+            ).to_chat_handler()
         self.metrics.observe_load(self.name, time.monotonic() - started)
         return llm
 

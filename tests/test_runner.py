@@ -292,6 +292,32 @@ def test_delete_model(server: dict, tiny: bytes) -> None:
     assert httpx.delete(f"{server['base']}/models/{reg}/ai/deleteme:v1").status_code == 404
 
 
+def test_chat_template_layer_is_used(server: dict, tiny: bytes) -> None:
+    reg = server["registry"]
+    template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    push_model(reg, "ai/templated", "v1", [tiny + b"\0" * 16], chat_template=template)
+    pull(server["base"], f"{reg}/ai/templated:v1")
+    c = client(server)
+    plain = c.chat.completions.create(model=server["model"], messages=[{"role": "user", "content": "hello"}],
+                                      max_tokens=1, logit_bias=NO_EOS)
+    templated = c.chat.completions.create(model=f"{reg}/ai/templated:v1", messages=[{"role": "user", "content": "hello"}],
+                                          max_tokens=1, logit_bias=NO_EOS)
+    # The bare template renders just "hello" (plus BOS); the default format wraps it in [INST] markers.
+    assert templated.usage.prompt_tokens <= 8 < plain.usage.prompt_tokens
+
+
+def test_models_are_pre_pulled_at_start(tmp_path: Path, reg: str, tiny: bytes) -> None:
+    push_model(reg, "ai/prepulled", "v1", [tiny + b"\0" * 32])
+    proc, base = start_runner(tmp_path / "models", {"MODELS": f"{reg}/ai/prepulled:v1"})
+    try:
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{base}/models/{reg}/ai/prepulled:v1").status_code != 200:
+            assert time.monotonic() < deadline, "the model was not pre-pulled"
+            time.sleep(0.2)
+    finally:
+        stop(proc)
+
+
 # ---- resume and local sources (in-process) -------------------------------------------------------
 def test_interrupted_pull_resumes_with_range(tmp_path: Path, reg: str, tiny: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib

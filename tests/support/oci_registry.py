@@ -17,6 +17,7 @@ from pathlib import Path
 MEDIA_CONFIG = "application/vnd.docker.ai.model.config.v0.1+json"
 MEDIA_GGUF = "application/vnd.docker.ai.gguf.v3"
 MEDIA_LICENSE = "application/vnd.docker.ai.license"
+MEDIA_TEMPLATE = "application/vnd.docker.ai.chat.template.jinja"
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
@@ -81,7 +82,7 @@ def push_blob(address: str, repo: str, data: bytes) -> str:
 
 
 def push_model(address: str, repo: str, tag: str, ggufs: list[bytes], license_text: bytes | None = None,
-               config: dict | None = None) -> tuple[str, dict]:
+               config: dict | None = None, chat_template: str | None = None) -> tuple[str, dict]:
     """Push a DMR-style model artifact; return (manifest digest, manifest)."""
     cfg = config or {"config": {"format": "gguf", "quantization": "F32", "parameters": "0.3M",
                                 "architecture": "llama", "size": f"{sum(map(len, ggufs))} B"},
@@ -92,6 +93,9 @@ def push_model(address: str, repo: str, tag: str, ggufs: list[bytes], license_te
         layers.append({"mediaType": MEDIA_GGUF, "digest": push_blob(address, repo, g), "size": len(g)})
     if license_text is not None:
         layers.append({"mediaType": MEDIA_LICENSE, "digest": push_blob(address, repo, license_text), "size": len(license_text)})
+    if chat_template is not None:
+        raw_template = chat_template.encode()
+        layers.append({"mediaType": MEDIA_TEMPLATE, "digest": push_blob(address, repo, raw_template), "size": len(raw_template)})
     manifest = {
         "schemaVersion": 2,
         "mediaType": MEDIA_MANIFEST,
