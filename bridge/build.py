@@ -756,7 +756,8 @@ def _service_values(
         entry: dict[str, Any] = {"mountPath": target, "readOnly": bool(vol.get("read_only"))}
         vtype = vol.get("type")
         if vtype == "volume" and vol.get("source") in pvc_keys:
-            entry.update({"name": vol_name("data-" + vol_labels[vol["source"]]), "type": "persistentVolumeClaim", "volume": vol["source"]})
+            entry.update({"name": vol_name("data-" + vol_labels[vol["source"]]), "type": "persistentVolumeClaim",
+                          "volume": vol["source"], "claim": "data-" + vol_labels[vol["source"]]})
             if (vol.get("volume") or {}).get("subpath"):
                 entry["subPath"] = vol["volume"]["subpath"]
             model.recreate = True

@@ -150,6 +150,14 @@ class _Loader:
         self.positions: list[Positions] = []
         self.warnings: list[str] = []
         self._cache: dict[tuple[str, str], tuple[dict, Positions]] = {}
+        self._parsed: dict[str, tuple[list, Positions]] = {}
+
+    def parse(self, path: Path) -> tuple[list, Positions]:
+        """Each file is parsed once per load (the project name pre-pass reuses it)."""
+        key = str(path)
+        if key not in self._parsed:
+            self._parsed[key] = parse_file(path, _display(path, self.cwd))
+        return self._parsed[key]
 
     def missing(self, name: str) -> None:
         msg = f'The "{name}" variable is not set. Defaulting to a blank string.'
@@ -163,7 +171,7 @@ class _Loader:
             doc, pos = self._cache[key]
             return doc
         display = _display(path, self.cwd)
-        docs, positions = parse_file(path, display)
+        docs, positions = self.parse(path)
         self.positions.append(positions)
         result: dict = {}
         for doc in docs:
@@ -368,9 +376,9 @@ def load(opts: Options) -> Project:
     else:
         working_dir = str(paths[0].parent)
     env = project_environment(working_dir, opts, environ, cwd)
-    pname = _project_name(opts, env, paths, working_dir)
-    env.setdefault("COMPOSE_PROJECT_NAME", pname)
     loader = _Loader(opts, env, cwd)
+    pname = _project_name(opts, env, paths, working_dir, loader)
+    env.setdefault("COMPOSE_PROJECT_NAME", pname)
     data: dict = {}
     for path in paths:
         doc = loader.read(path, working_dir, env)
@@ -393,15 +401,12 @@ def load(opts: Options) -> Project:
     return project
 
 
-def _project_name(opts: Options, env: Mapping[str, str], paths: list[Path], working_dir: str) -> str:
+def _project_name(opts: Options, env: Mapping[str, str], paths: list[Path], working_dir: str, loader: _Loader) -> str:
     """-p, then COMPOSE_PROJECT_NAME, then the last file's `name:` (interpolated), then the directory."""
     name = opts.project_name or env.get("COMPOSE_PROJECT_NAME")
     if not name:
         for path in paths:
-            try:
-                docs, _ = parse_file(path)
-            except BridgeError:
-                continue  # reported properly by the full load
+            docs, _ = loader.parse(path)
             for doc in docs:
                 if isinstance(doc, dict) and isinstance(doc.get("name"), str):
                     name = doc["name"]

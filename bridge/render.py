@@ -136,6 +136,7 @@ def template_env(overrides: Path | None) -> jinja2.Environment:
     loaders.append(jinja2.FileSystemLoader(str(builtin_templates())))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
+        bytecode_cache=_bytecode_cache(),
         block_start_string="[%",
         block_end_string="%]",
         variable_start_string="[[",
@@ -155,6 +156,18 @@ def template_env(overrides: Path | None) -> jinja2.Environment:
     env.filters["labelvalue"] = label_value
     env.filters["yamlscalar"] = yaml_scalar
     return env
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (keyed by template source), when the cache is writable."""
+    from .validate import cache_dir
+
+    folder = cache_dir() / f"jinja-{jinja2.__version__}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def builtin_templates() -> Path:
@@ -224,12 +237,17 @@ def write_chart(files: dict[str, bytes], dest: Path) -> None:
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=parent))
     try:
+        made: set[str] = set()
         for rel, content in sorted(files.items()):
-            target = (tmp / rel).resolve()
-            if tmp.resolve() not in target.parents:
+            clean = os.path.normpath(rel)
+            if os.path.isabs(clean) or clean.startswith(".."):
                 raise BridgeError(f"refusing to write outside the chart: {rel}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+            folder = os.path.dirname(clean)
+            if folder and folder not in made:
+                (tmp / folder).mkdir(parents=True, exist_ok=True)
+                made.add(folder)
+            with open(tmp / clean, "wb") as fh:
+                fh.write(content)
         old = None
         if dest.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old.", dir=parent))

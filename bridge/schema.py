@@ -196,11 +196,12 @@ def values_schema(chart: Chart) -> dict:
         "modelRunner": runner_schema(),
     }
     for svc in chart.services:
-        props[svc.key] = service_schema()
+        props[svc.key] = {"$ref": "#/definitions/service"}
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": f"Values of the {chart.name} chart",
         "type": "object",
+        "definitions": {"service": service_schema()},
         "properties": props,
         "additionalProperties": False,
     }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import marshal
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,34 +35,38 @@ def compose_schema() -> dict:
     return json.loads(compose_schema_path().read_text(encoding="utf-8"))
 
 
+def cache_dir() -> Path:
+    """Where compose-bridge keeps derived artefacts between runs (compiled validator, templates)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "compose-bridge"
+
+
 @lru_cache(maxsize=1)
 def _fast_validator() -> Any:
-    """A validator compiled to Python by fastjsonschema, cached as source under the user's cache
-    directory (so later runs import bytecode instead of building a jsonschema validator). None when
-    fastjsonschema is missing or the cache is not writable."""
+    """The schema compiled to Python by fastjsonschema, kept as marshalled bytecode in the user's cache
+    directory, so later runs load it in milliseconds instead of building a jsonschema validator. None
+    when fastjsonschema is missing or the cache is unusable (jsonschema is used then)."""
     try:
         import fastjsonschema
     except ImportError:
         return None
     raw = compose_schema_path().read_bytes()
-    key = hashlib.sha256(raw + fastjsonschema.VERSION.encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "compose-bridge"
-    module_path = cache / f"compose_spec_{key}.py"
+    key = hashlib.sha256(raw + fastjsonschema.VERSION.encode() + sys.version.encode()).hexdigest()[:16]
+    path = cache_dir() / f"compose_spec_{key}.marshal"
     try:
-        if not module_path.is_file():
-            cache.mkdir(parents=True, exist_ok=True)
-            code = fastjsonschema.compile_to_code(json.loads(raw))
-            tmp = module_path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(code, encoding="utf-8")
-            os.replace(tmp, module_path)
-        spec = importlib.util.spec_from_file_location(f"compose_spec_{key}", module_path)
-        if spec is None or spec.loader is None:
-            return None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        # The entry point is the first validator the generated module defines.
-        entry = next((name for name in vars(module) if name.startswith("validate")), None)
-        return getattr(module, entry) if entry else None
+        try:
+            code = marshal.loads(path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            source = fastjsonschema.compile_to_code(json.loads(raw))
+            code = compile(source, f"<compose-spec validator {key}>", "exec")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps(code))
+            os.replace(tmp, path)
+        namespace: dict[str, Any] = {"__name__": f"compose_spec_{key}"}
+        exec(code, namespace)  # noqa: S102 - code generated from the schema file by fastjsonschema
+        # The entry point is the first validator the generated code defines.
+        entry = next((name for name in namespace if name.startswith("validate")), None)
+        return namespace[entry] if entry else None
     except (OSError, SyntaxError, ValueError, fastjsonschema.JsonSchemaDefinitionException):
         return None
 
