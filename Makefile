@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 TOOLS  := .tools
 JOBS   ?= 2
 
-.PHONY: demo test lint tools runner-tools venv bench clean
+.PHONY: demo test lint tools runner-tools checkov venv bench clean
 
 # The converter and its test tools.
 $(VENV)/.installed: pyproject.toml
@@ -33,6 +33,13 @@ runner-tools:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q docker-registry; }
 
+# checkov scores the rendered manifests; it lives in its own venv (its pins clash with ours).
+$(TOOLS)/checkov-venv/bin/checkov:
+	$(PYTHON) -m venv $(TOOLS)/checkov-venv
+	$(TOOLS)/checkov-venv/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==3.3.30'
+
+checkov: $(TOOLS)/checkov-venv/bin/checkov
+
 demo: venv tools
 	rm -rf build/demo-chart
 	$(VENV)/bin/bridge convert examples/chat/compose.yaml -o build/demo-chart
@@ -43,7 +50,7 @@ demo: venv tools
 lint: venv
 	$(VENV)/bin/ruff check .
 
-test: $(VENV)/.runner tools runner-tools lint
+test: $(VENV)/.runner tools runner-tools checkov lint
 	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(PY) -m pytest -n $(JOBS) -q -p no:cacheprovider
 
 bench: $(VENV)/.runner tools

@@ -227,8 +227,13 @@ def _security(svc: dict, name: str, warnings: list[str]) -> dict:
     caps: dict[str, list[str]] = {}
     if svc.get("cap_add"):
         caps["add"] = sorted({c.upper().removeprefix("CAP_") for c in svc["cap_add"]})
-    if svc.get("cap_drop"):
-        caps["drop"] = sorted({c.upper().removeprefix("CAP_") for c in svc["cap_drop"]})
+    drop = {c.upper().removeprefix("CAP_") for c in svc.get("cap_drop") or []}
+    added = set(caps.get("add", []))
+    # NET_RAW (raw sockets, ARP spoofing) is dropped unless compose grants it or all capabilities.
+    if "ALL" not in drop and not added & {"NET_RAW", "ALL"} and not svc.get("privileged"):
+        drop.add("NET_RAW")
+    if drop:
+        caps["drop"] = sorted(drop)
     if caps:
         ctx["capabilities"] = caps
     if svc.get("privileged"):
@@ -701,6 +706,10 @@ def _service_values(
     hc = _probe(svc.get("healthcheck"), warnings, sname)
     v["livenessProbe"] = hc or {}
     v["readinessProbe"] = dict(hc) if hc else {}
+    tcp = next((cp for cp in v["ports"] if cp["protocol"] == "TCP"), None)
+    if not hc and tcp and not (svc.get("healthcheck") or {}).get("disable"):
+        # No healthcheck: the pod is ready once its first TCP port accepts connections.
+        v["readinessProbe"] = {"tcpSocket": {"port": tcp["name"]}, "periodSeconds": 10, "failureThreshold": 3}
     node_selector, affinity = _placement(svc, sname, warnings)
     v["nodeSelector"] = node_selector
     v["tolerations"] = []
