@@ -6,14 +6,14 @@ import json
 from typing import Any
 
 
-def _escape(value: Any) -> Any:
+def escape_dollars(value: Any) -> Any:
     """Double every `$` so the output can be loaded again (as `docker compose config` does)."""
     if isinstance(value, str):
         return value.replace("$", "$$")
     if isinstance(value, dict):
-        return {k: _escape(v) for k, v in value.items()}
+        return {k: escape_dollars(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_escape(v) for v in value]
+        return [escape_dollars(v) for v in value]
     return value
 
 
@@ -69,7 +69,7 @@ def config_document(data: dict, escape: bool = True) -> dict:
     out["services"] = services
     if "networks" in out:
         out["networks"] = {k: {**v, "ipam": v.get("ipam") or {}} for k, v in sorted(out["networks"].items())}
-    return _escape(out) if escape else out
+    return escape_dollars(out) if escape else out
 
 
 def to_json(doc: dict) -> str:

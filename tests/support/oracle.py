@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bridge.emit import escape_dollars
+
 
 def docker_compose_binary() -> Path | None:
     try:
@@ -39,18 +41,8 @@ def run_oracle(
 
         ydoc = yaml.safe_load(yproc.stdout) if yproc.returncode == 0 else None
         if isinstance(ydoc, dict) and "models" in ydoc:
-            doc["models"] = _escape(ydoc["models"])
+            doc["models"] = escape_dollars(ydoc["models"])
     return proc.returncode, doc, proc.stderr
-
-
-def _escape(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("$", "$$")
-    if isinstance(value, dict):
-        return {k: _escape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_escape(v) for v in value]
-    return value
 
 
 def run_bridge(files: list[Path], env: dict[str, str], profiles: tuple[str, ...] = ()) -> tuple[str | None, Any]:
