@@ -88,6 +88,28 @@ _SAMPLING_FIELDS: dict[str, type | tuple] = {
 }
 
 
+# Fields each request may carry: OpenAI's (some accepted and ignored, e.g. `user`) and DMR's own.
+_COMMON = {"model", "stream", "stream_options", "user", "n", "seed", "metadata", "store", "service_tier"}
+KNOWN_FIELDS = {
+    "chat": _COMMON | set(_SAMPLING_FIELDS) | {"messages", "max_completion_tokens", "parallel_tool_calls",
+                                                "functions", "function_call", "reasoning_effort", "modalities"},
+    "completions": _COMMON | set(_SAMPLING_FIELDS) | {"prompt", "suffix", "echo", "best_of"},
+    "embeddings": {"model", "input", "encoding_format", "dimensions", "user"},
+    "create": {"from", "bearer-token"},
+    "configure": {"model", "context-size", "runtime-flags", "raw-runtime-flags", "mode"},
+    "unload": {"models", "all", "backend"},
+}
+
+
+def check_fields(data: dict, kind: str) -> None:
+    unknown = sorted(k for k in data if k not in KNOWN_FIELDS[kind])
+    if unknown:
+        raise ApiError(400, f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}")
+    n = data.get("n")
+    if n is not None and n != 1:
+        raise ApiError(400, "only n=1 is supported")
+
+
 def sampling(data: dict, defaults: dict) -> dict[str, Any]:
     out = dict(defaults)
     for key, kind in _SAMPLING_FIELDS.items():
@@ -182,6 +204,7 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
     @app.post("/models/create")
     async def create_model(request: Request) -> Response:
         data = await read_json(request)
+        check_fields(data, "create")
         source = _field(data, "from", str, required=True)
         bearer = _field(data, "bearer-token", str)
         if not source.startswith(("http://", "https://", "file://")):
@@ -267,6 +290,7 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
 
     async def inference(request: Request, kind: str) -> Response:
         data = await read_json(request)
+        check_fields(data, kind)
         entry = resolve(data.get("model"))
         mode = EMBEDDING if kind == "embeddings" else COMPLETION
         worker = worker_for(entry, mode)
@@ -354,6 +378,7 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
     @app.post("/engines/unload")
     async def unload(request: Request) -> dict:
         data = await read_json(request)
+        check_fields(data, "unload")
         if _field(data, "all", bool, default=False):
             return {"unloaded_runners": engine.unload(None)}
         names = _field(data, "models", list, default=[])
@@ -364,6 +389,7 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
     @app.post("/engines/llama.cpp/_configure")
     async def configure(request: Request) -> Response:
         data = await read_json(request)
+        check_fields(data, "configure")
         entry = resolve(data.get("model"))
         context = _field(data, "context-size", int)
         flags = _field(data, "runtime-flags", list, default=[])

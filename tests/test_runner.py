@@ -179,6 +179,9 @@ def test_bad_bodies_get_4xx_json(server: dict) -> None:
         (json.dumps({"model": server["model"], "messages": [{"role": "user", "content": "x"}], "max_tokens": "9"}).encode(), 400),
         (json.dumps({"model": 7, "messages": []}).encode(), 400),
         (b"{" + b" " * (9 * 2**20) + b"}", 413),
+        (json.dumps({"model": server["model"], "messages": [{"role": "user", "content": "x"}], "bogus": 1}).encode(), 400),
+        (json.dumps({"model": server["model"], "messages": [{"role": "user", "content": "x"}], "n": 3}).encode(), 400),
+        (json.dumps({"model": server["model"], "messages": [{"role": "user", "content": "x"}], "logit_bias": {"x": 1}}).encode(), 400),
     ]
     for body, status in cases:
         resp = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
@@ -316,6 +319,56 @@ def test_models_are_pre_pulled_at_start(tmp_path: Path, reg: str, tiny: bytes) -
             time.sleep(0.2)
     finally:
         stop(proc)
+
+
+def test_idle_models_are_unloaded(tmp_path: Path, reg: str, tiny: bytes) -> None:
+    push_model(reg, "ai/idle", "v1", [tiny + b"\0" * 48])
+    proc, base = start_runner(tmp_path / "models", {"KEEP_ALIVE": "1"})
+    try:
+        pull(base, f"{reg}/ai/idle:v1")
+        resp = httpx.post(f"{base}/engines/v1/completions", timeout=60,
+                          json={"model": f"{reg}/ai/idle:v1", "prompt": "the", "max_tokens": 2, "logit_bias": NO_EOS})
+        assert resp.status_code == 200 and httpx.get(f"{base}/engines/ps").json()
+        deadline = time.monotonic() + 15
+        while httpx.get(f"{base}/engines/ps").json():
+            assert time.monotonic() < deadline, "the idle model stayed loaded"
+            time.sleep(0.3)
+    finally:
+        stop(proc)
+
+
+def test_pull_from_plain_https_url_source(tmp_path: Path, tiny: bytes) -> None:
+    import http.server
+    import threading
+
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "Tiny-Web.gguf").write_bytes(tiny)
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path / "www"), **kw)  # noqa: E731
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    proc, base = start_runner(tmp_path / "models")
+    try:
+        lines = pull(base, f"http://127.0.0.1:{httpd.server_address[1]}/Tiny-Web.gguf")
+        assert lines[-1]["type"] == "success"
+        assert httpx.get(f"{base}/models/local/tiny-web").status_code == 200
+        missing = pull(base, f"http://127.0.0.1:{httpd.server_address[1]}/absent.gguf")
+        assert missing[-1]["type"] == "error"
+    finally:
+        stop(proc)
+        httpd.shutdown()
+
+
+def test_runtime_flags_and_cpu_limit() -> None:
+    from runner.engine import cgroup_cpus, parse_flags
+
+    s = parse_flags(["--ctx-size", "2048", "-t", "3", "--temp=0.2", "--flash-attn", "--verbose", "--chat-template", "gemma"])
+    assert s.load == {"n_ctx": 2048, "n_threads": 3, "flash_attn": True, "chat_format": "gemma"}
+    assert s.sampling == {"temperature": 0.2}
+    assert parse_flags("-c 512 --top-k 5").load == {"n_ctx": 512}
+    for bad in (["--rm-rf"], ["--ctx-size"], ["--ctx-size", "lots"]):
+        with pytest.raises(ValueError):
+            parse_flags(bad)
+    assert 1 <= cgroup_cpus() <= (os.cpu_count() or 1)
 
 
 # ---- resume and local sources (in-process) -------------------------------------------------------
