@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from .naming import (
     unique_labels,
     values_key,
 )
-from .units import duration_seconds, parse_duration
+from .units import duration_seconds, parse_bytes, parse_duration
 
 DEFAULT_RUNNER = {
     "enabled": False,
@@ -427,8 +426,6 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
         opts = spec.get("driver_opts") or {}
         if opts.get("size"):
             try:
-                from .units import parse_bytes
-
                 size = quantity_bytes(parse_bytes(opts["size"]))
             except ValueError:
                 pass
@@ -780,8 +777,6 @@ def _service_values(
             entry.update({"name": vol_name("tmpfs-" + target), "type": "tmpfs"})
             size = (vol.get("tmpfs") or {}).get("size")
             if size:
-                from .units import parse_bytes
-
                 entry["sizeLimit"] = quantity_bytes(parse_bytes(size))
         else:
             _warn(warnings, f"service {sname}: volume type {vtype} is not supported; ignored")
@@ -792,8 +787,6 @@ def _service_values(
         entry = {"mountPath": path, "readOnly": False, "name": vol_name("tmpfs-" + path), "type": "tmpfs"}
         for opt in opts.split(","):
             if opt.startswith("size="):
-                from .units import parse_bytes
-
                 try:
                     entry["sizeLimit"] = quantity_bytes(parse_bytes(opt[5:]))
                 except ValueError:
@@ -835,7 +828,3 @@ def _service_values(
     v["waitFor"] = [w["service"] for w in model.wait_for]
     model.kind = kind
     return v, model
-
-
-def shell_join(args: list[str]) -> str:
-    return " ".join(shlex.quote(a) for a in args)

@@ -17,8 +17,8 @@ from .dotenv import read_env_file
 from .errors import BridgeError, UsageError
 from .interpolate import interpolate_tree
 from .merge import merge, strip_tags, unique
-from .normalize import Ctx, canonical_document, canonical_service
-from .parse import Positions, Reset, parse_file
+from .normalize import Ctx, canonical_document
+from .parse import Positions, parse_file
 from .validate import check_project, validate_schema
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -503,10 +503,3 @@ def implicit_dependencies(svc: dict) -> None:
             add(str(vol).split(":", 1)[0], False)
     if added:
         svc["depends_on"] = deps
-
-
-def service_names(project: Project) -> list[str]:
-    return sorted(project.data.get("services", {}))
-
-
-__all__ = ["Options", "Project", "load", "canonical_service", "Reset"]

@@ -10,7 +10,6 @@ import os
 import posixpath
 import re
 import shlex
-from pathlib import PurePosixPath
 from typing import Any
 
 from .errors import BridgeError
@@ -747,7 +746,3 @@ def canonical_document(doc: dict, ctx: Ctx) -> dict:
         if kind in doc and doc[kind] is not None:
             out[kind] = canonical_top(kind, doc[kind], ctx)
     return out
-
-
-def posix(path: str) -> str:
-    return str(PurePosixPath(path))

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import marshal
 import os
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -87,7 +88,7 @@ def _describe(error: Any) -> str:
     if validator == "additionalProperties":
         extra = sorted(
             k for k in (error.instance or {}) if k not in error.schema.get("properties", {})
-            and not any(__import__("re").match(p, k) for p in error.schema.get("patternProperties", {}))
+            and not any(re.match(p, k) for p in error.schema.get("patternProperties", {}))
         )
         if extra:
             names = ", ".join(repr(k) for k in extra)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import shlex
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -399,8 +400,6 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
         if raw is not None:
             if not isinstance(raw, str):
                 raise ApiError(400, "field 'raw-runtime-flags' has the wrong type")
-            import shlex
-
             flags = flags + shlex.split(raw)
         try:
             engine.configure(entry.id, context, flags)

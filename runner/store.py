@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .names import DEFAULT_TAG, parse
+from .names import parse
 
 LAYOUT_VERSION = "1.0.0"
 MEDIA_CONFIG = "application/vnd.docker.ai.model.config.v0.1+json"
@@ -248,8 +248,3 @@ class Store:
                 "size": inner.get("size", ""),
             },
         }
-
-
-def default_tag(reference: str) -> str:
-    ref = parse(reference)
-    return str(ref) if ref.tag else f"{ref.name}:{DEFAULT_TAG}"
