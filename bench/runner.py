@@ -158,26 +158,30 @@ def main() -> None:
     base = in_process(path, args.tokens, args.threads)
     print(f"\nin-process llama-cpp-python: ttft {base['ttft'] * 1000:.0f} ms, {base['tps']:.1f} tok/s ({base['tokens']} tokens)")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        env = {**os.environ, "MODELS_PATH": f"{tmp}/models", "MODEL_RUNNER_PORT": str(port), "MODEL_RUNNER_HOST": "127.0.0.1",
-               "MODELS_IMPORT_DIR": str(path.parent), "LOG_LEVEL": "warning", "LLAMA_ARGS": f"--threads {args.threads} --ctx-size 2048"}
-        proc = subprocess.Popen([sys.executable, "-m", "runner"], cwd=ROOT, env=env, stderr=subprocess.PIPE)
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            wait_ready(f"{base_url}/engines/status", proc)
-            import httpx
+    for parallel in (1, max(levels)):
+        label = "compose-bridge runner (HTTP, SSE)" if parallel == 1 else \
+            f"compose-bridge runner, continuous batching (--parallel {parallel})"
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            llama_args = f"--threads {args.threads} --ctx-size 2048" + (f" --parallel {parallel}" if parallel > 1 else "")
+            env = {**os.environ, "MODELS_PATH": f"{tmp}/models", "MODEL_RUNNER_PORT": str(port), "MODEL_RUNNER_HOST": "127.0.0.1",
+                   "MODELS_IMPORT_DIR": str(path.parent), "LOG_LEVEL": "warning", "LLAMA_ARGS": llama_args}
+            proc = subprocess.Popen([sys.executable, "-m", "runner"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+            try:
+                base_url = f"http://127.0.0.1:{port}"
+                wait_ready(f"{base_url}/engines/status", proc)
+                import httpx
 
-            with httpx.stream("POST", f"{base_url}/models/create", json={"from": f"file://{path}"}, timeout=600) as r:
-                for _ in r.iter_lines():
-                    pass
-            model = "local/gemma3-270m-q4_k_m"
-            url = f"{base_url}/engines/v1/completions"
-            concurrent(url, model, 4, 1)  # load + warm-up
-            report("compose-bridge runner (HTTP, SSE)", [concurrent(url, model, args.tokens, n) for n in levels], base)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+                with httpx.stream("POST", f"{base_url}/models/create", json={"from": f"file://{path}"}, timeout=600) as r:
+                    for _ in r.iter_lines():
+                        pass
+                model = "local/gemma3-270m-q4_k_m"
+                url = f"{base_url}/engines/v1/completions"
+                concurrent(url, model, 4, 1)  # load + warm-up
+                report(label, [concurrent(url, model, args.tokens, n) for n in levels], base)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
 
     if args.skip_peer:
         return

@@ -309,6 +309,8 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
             return JSONResponse(result[0])
         params = sampling(data, engine.sampling_defaults(entry.id))
         stream = bool(_field(data, "stream", bool, default=False))
+        messages: list | None = None
+        prompt: str | None = None
         if kind == "chat":
             messages = _field(data, "messages", list, required=True)
             if not messages or not all(isinstance(m, dict) for m in messages):
@@ -336,8 +338,16 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
                     break
                 job.emit(chunk)
 
+        from .batch import BatchedWorker, Request
+
+        if isinstance(worker, BatchedWorker):
+            job_run: Any = Request(kind, prompt=prompt if kind != "chat" else None,
+                                   messages=messages if kind == "chat" else None, params=params, stream=stream,
+                                   model=model_name)
+        else:
+            job_run = generate
         if not stream:
-            items = [item async for item in run_job(worker, generate)]
+            items = [item async for item in run_job(worker, job_run)]
             result = items[0]
             result["model"] = model_name
             metrics.generated(worker.name, (result.get("usage") or {}).get("completion_tokens", 0))
@@ -347,7 +357,7 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
         async def events() -> AsyncIterator[bytes]:
             count = 0
             try:
-                async for chunk in run_job(worker, generate):
+                async for chunk in run_job(worker, job_run):
                     chunk["model"] = model_name
                     count += 1
                     yield f"data: {json.dumps(chunk)}\n\n".encode()

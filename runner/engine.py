@@ -184,12 +184,7 @@ class Worker:
             kwargs.pop("chat_format", None)
         # Split models: llama.cpp finds shards 2..N next to the first (`model-0000i-of-0000N.gguf`).
         started = time.monotonic()
-        try:
-            llm = Llama(model_path=str(self.paths[0]), **kwargs)
-        except TypeError:
-            kwargs.pop("flash_attn", None)
-            kwargs.pop("n_seq_max", None)
-            llm = Llama(model_path=str(self.paths[0]), **kwargs)
+        llm = Llama(model_path=str(self.paths[0]), **kwargs)
         if self.chat_template and self.mode == COMPLETION and "chat_format" not in self.settings.load:
             # The artifact's chat template layer wins over the GGUF's built-in one, as in DMR.
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -257,7 +252,14 @@ class Engine:
             worker = self.workers.get(key)
             if worker is None:
                 settings = self.base.merged(self.settings.get(model_id, Settings()))
-                worker = Worker(model_id, name, paths, mode, settings, chat_template, self.metrics)
+                parallel = int(settings.load.get("n_seq_max", 1))
+                if mode == COMPLETION and parallel > 1:
+                    from .batch import BatchedWorker
+
+                    worker = BatchedWorker(model_id, name, paths, mode, settings, chat_template, self.metrics, parallel)
+                else:
+                    settings = Settings({k: v for k, v in settings.load.items() if k != "n_seq_max"}, settings.sampling)
+                    worker = Worker(model_id, name, paths, mode, settings, chat_template, self.metrics)
                 self.workers[key] = worker
             return worker
 

@@ -371,6 +371,53 @@ def test_runtime_flags_and_cpu_limit() -> None:
     assert 1 <= cgroup_cpus() <= (os.cpu_count() or 1)
 
 
+# ---- continuous batching (--parallel N) ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def batched(tmp_path_factory: pytest.TempPathFactory, server: dict):
+    proc, base = start_runner(tmp_path_factory.mktemp("batched"), {"LLAMA_ARGS": "--parallel 4 --ctx-size 256"})
+    pull(base, server["model"])
+    yield {**server, "base": base}
+    stop(proc)
+
+
+def test_batched_greedy_output_matches_the_unbatched_runner(server: dict, batched: dict) -> None:
+    body = {"model": server["model"], "prompt": "the", "max_tokens": 12, "temperature": 0, "logit_bias": NO_EOS}
+    plain = httpx.post(f"{server['base']}/engines/v1/completions", json=body, timeout=60).json()
+    together = httpx.post(f"{batched['base']}/engines/v1/completions", json=body, timeout=60).json()
+    assert together["usage"] == plain["usage"]
+    assert together["choices"][0]["text"] == plain["choices"][0]["text"]
+    assert together["choices"][0]["finish_reason"] == "length"
+
+
+def test_batched_streams_more_than_slots_all_complete(batched: dict) -> None:
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: stream_tokens(batched, 16), range(6)))
+    assert all(finish == "length" and chunks >= 8 for chunks, finish in results)
+    usage = [client(batched).completions.create(model=batched["model"], prompt="a", max_tokens=n, logit_bias=NO_EOS).usage
+             for n in (1, 7)]
+    assert [u.completion_tokens for u in usage] == [1, 7]
+
+
+def test_batched_chat_and_cancel(batched: dict) -> None:
+    c = client(batched)
+    resp = c.chat.completions.create(model=batched["model"], messages=[{"role": "user", "content": "hi"}],
+                                     max_tokens=5, logit_bias=NO_EOS)
+    assert resp.usage.completion_tokens == 5 and resp.choices[0].finish_reason == "length"
+    streamed = list(c.chat.completions.create(model=batched["model"], messages=[{"role": "user", "content": "hi"}],
+                                              max_tokens=4, logit_bias=NO_EOS, stream=True))
+    assert streamed[0].choices[0].delta.role == "assistant" and streamed[-1].choices[0].finish_reason == "length"
+    with httpx.stream("POST", f"{batched['base']}/engines/v1/completions", timeout=60, json={
+        "model": batched["model"], "prompt": "the", "max_tokens": 200, "stream": True, "logit_bias": NO_EOS,
+    }) as r:
+        for i, _ in enumerate(r.iter_lines()):
+            if i > 3:
+                break
+    deadline = time.monotonic() + 10
+    while any(w["pending"] for w in httpx.get(f"{batched['base']}/engines/ps").json()):
+        assert time.monotonic() < deadline, "the cancelled sequence kept its slot"
+        time.sleep(0.1)
+
+
 # ---- resume and local sources (in-process) -------------------------------------------------------
 def test_interrupted_pull_resumes_with_range(tmp_path: Path, reg: str, tiny: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib
