@@ -48,6 +48,7 @@ class _Seq:
     text: str = ""
     sent: int = 0
     last: int = -1
+    role_sent: bool = False
     finish: str | None = None
     created: int = field(default_factory=lambda: int(time.time()))
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:24])
@@ -228,6 +229,13 @@ class BatchedWorker:
             if seq.req.stream:
                 seq.job.emit(self._chunk(seq, text, seq.finish if final else None))
 
+    def _send_role(self, seq: _Seq) -> None:
+        """A chat stream opens with the assistant role, once."""
+        if seq.req.kind == "chat" and not seq.role_sent:
+            seq.role_sent = True
+            seq.job.emit({**self._chunk(seq, "", None), "choices": [
+                {"index": 0, "delta": {"role": "assistant"}, "finish_reason": None, "logprobs": None}]})
+
     def _chunk(self, seq: _Seq, text: str, finish: str | None) -> dict:
         if seq.req.kind == "chat":
             delta = {"content": text} if text else {}
@@ -244,9 +252,7 @@ class BatchedWorker:
                 seq.text = seq.text[:cut]
                 seq.finish = "stop"
         if seq.req.stream:
-            if seq.req.kind == "chat" and seq.sent == 0:
-                seq.job.emit({**self._chunk(seq, "", None), "choices": [
-                    {"index": 0, "delta": {"role": "assistant"}, "finish_reason": None, "logprobs": None}]})
+            self._send_role(seq)
             self._emit_text(seq, final=True)
         else:
             usage = {"prompt_tokens": len(seq.tokens), "completion_tokens": seq.generated,
@@ -361,9 +367,8 @@ class BatchedWorker:
                 seq.pending = b""
             except UnicodeDecodeError:
                 pass  # an incomplete multi-byte character: wait for the next token
-            if seq.req.kind == "chat" and seq.req.stream and seq.generated == 1:
-                seq.job.emit({**self._chunk(seq, "", None), "choices": [
-                    {"index": 0, "delta": {"role": "assistant"}, "finish_reason": None, "logprobs": None}]})
+            if seq.req.stream:
+                self._send_role(seq)
             if any(s in seq.text for s in seq.stop):
                 self.active.remove(seq)
                 self._finish(seq, "stop")
