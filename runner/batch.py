@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import END, Job
+from .engine import END, Job, Worker, template_formatter
 
 
 @dataclass
@@ -61,10 +61,7 @@ def _formatter(llm: Any, chat_template: str | None, chat_format: str | None) -> 
     if template is None and not chat_format:
         template = (llm.metadata or {}).get("tokenizer.chat_template")
     if template:
-        def text(token: int) -> str:
-            return llm.detokenize([token], special=True).decode("utf-8", errors="ignore") if token >= 0 else ""
-
-        return f.Jinja2ChatFormatter(template=template, eos_token=text(llm.token_eos()), bos_token=text(llm.token_bos()))
+        return template_formatter(llm, template)
     name = chat_format or "llama-2"
     for candidate in (name.replace("-", "").replace(".", ""), name.replace("-", "_").replace(".", "_")):
         fn = getattr(f, f"format_{candidate}", None)
@@ -73,39 +70,17 @@ def _formatter(llm: Any, chat_template: str | None, chat_format: str | None) -> 
     raise ValueError(f"unknown chat format {name!r}")
 
 
-class BatchedWorker:
-    """Drop-in for engine.Worker (completion mode) that decodes up to `n_parallel` sequences at once."""
+class BatchedWorker(Worker):
+    """A Worker (completion mode) that decodes up to `n_parallel` sequences at once."""
 
     def __init__(self, model_id: str, name: str, paths: list, mode: str, settings: Any, chat_template: str | None,
                  metrics: Any, n_parallel: int) -> None:
-        import threading
-
-        self.model_id = model_id
-        self.name = name
-        self.paths = paths
-        self.mode = mode
-        self.settings = settings
-        self.chat_template = chat_template
-        self.metrics = metrics
         self.n_parallel = n_parallel
-        self.jobs: queue.Queue[Job | None] = queue.Queue()
-        self.llm: Any = None
-        self.last_used = time.time()
         self.active: list[_Seq] = []
-        self.busy = False
-        self.thread = threading.Thread(target=self._loop, name=f"batch-{name}", daemon=True)
-        self.thread.start()
-
-    # --- the Worker interface -------------------------------------------------------------------
-    def submit(self, job: Job) -> None:
-        self.last_used = time.time()
-        self.jobs.put(job)
+        super().__init__(model_id, name, paths, mode, settings, chat_template, metrics)  # starts self._loop
 
     def pending(self) -> int:
         return self.jobs.qsize() + len(self.active)
-
-    def stop(self) -> None:
-        self.jobs.put(None)
 
     # --- set-up -----------------------------------------------------------------------------------
     def _load(self) -> None:

@@ -144,6 +144,17 @@ class Job:
             self.cancel.set()
 
 
+def template_formatter(llm: Any, template: str) -> Any:
+    """A llama-cpp-python formatter for a Jinja chat template, with the model's BOS/EOS texts."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def token_text(token: int) -> str:
+        return llm.detokenize([token], special=True).decode("utf-8", errors="ignore") if token >= 0 else ""
+
+    return Jinja2ChatFormatter(template=template, eos_token=token_text(llm.token_eos()),
+                               bos_token=token_text(llm.token_bos()), stop_token_ids=[llm.token_eos()])
+
+
 class Worker:
     """One model in one mode, loaded in its own thread, serving jobs in arrival order."""
 
@@ -187,15 +198,7 @@ class Worker:
         llm = Llama(model_path=str(self.paths[0]), **kwargs)
         if self.chat_template and self.mode == COMPLETION and "chat_format" not in self.settings.load:
             # The artifact's chat template layer wins over the GGUF's built-in one, as in DMR.
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-            def token_text(token: int) -> str:
-                return llm.detokenize([token], special=True).decode("utf-8", errors="ignore") if token >= 0 else ""
-
-            llm.chat_handler = Jinja2ChatFormatter(
-                template=self.chat_template, eos_token=token_text(llm.token_eos()), bos_token=token_text(llm.token_bos()),
-                stop_token_ids=[llm.token_eos()],
-            ).to_chat_handler()
+            llm.chat_handler = template_formatter(llm, self.chat_template).to_chat_handler()
         self.metrics.observe_load(self.name, time.monotonic() - started)
         return llm
 
