@@ -230,6 +230,16 @@ def stream_tokens(server: dict, max_tokens: int) -> tuple[int, str | None]:
     return chunks, finish
 
 
+def abandon_stream(base: str, model: str, max_tokens: int, after_lines: int) -> None:
+    """Start a long streamed completion and hang up after a few lines, as a client that goes away."""
+    with httpx.stream("POST", f"{base}/engines/v1/completions", timeout=60, json={
+        "model": model, "prompt": "the", "max_tokens": max_tokens, "stream": True, "logit_bias": NO_EOS,
+    }) as resp:
+        for i, _ in enumerate(resp.iter_lines()):
+            if i >= after_lines:
+                break
+
+
 def test_streamed_chat_ends_with_done(server: dict) -> None:
     with httpx.stream("POST", f"{server['base']}/engines/llama.cpp/v1/chat/completions", timeout=60, json={
         "model": server["model"], "messages": [{"role": "user", "content": "hi"}], "max_tokens": 6,
@@ -251,12 +261,7 @@ def test_four_concurrent_streams_all_complete(server: dict) -> None:
 
 def test_client_disconnect_stops_generation(server: dict) -> None:
     base = server["base"]
-    with httpx.stream("POST", f"{base}/engines/v1/completions", timeout=60, json={
-        "model": server["model"], "prompt": "the", "max_tokens": 100000, "stream": True, "logit_bias": NO_EOS,
-    }) as resp:
-        for i, _ in enumerate(resp.iter_lines()):
-            if i > 5:
-                break
+    abandon_stream(base, server["model"], max_tokens=100000, after_lines=5)
     # The runner notices and the worker becomes free: a new request completes promptly.
     started = time.monotonic()
     chunks, finish = stream_tokens(server, 4)
@@ -406,12 +411,7 @@ def test_batched_chat_and_cancel(batched: dict) -> None:
     streamed = list(c.chat.completions.create(model=batched["model"], messages=[{"role": "user", "content": "hi"}],
                                               max_tokens=4, logit_bias=NO_EOS, stream=True))
     assert streamed[0].choices[0].delta.role == "assistant" and streamed[-1].choices[0].finish_reason == "length"
-    with httpx.stream("POST", f"{batched['base']}/engines/v1/completions", timeout=60, json={
-        "model": batched["model"], "prompt": "the", "max_tokens": 200, "stream": True, "logit_bias": NO_EOS,
-    }) as r:
-        for i, _ in enumerate(r.iter_lines()):
-            if i > 3:
-                break
+    abandon_stream(batched["base"], batched["model"], max_tokens=200, after_lines=3)
     deadline = time.monotonic() + 10
     while any(w["pending"] for w in httpx.get(f"{batched['base']}/engines/ps").json()):
         assert time.monotonic() < deadline, "the cancelled sequence kept its slot"
