@@ -284,6 +284,21 @@ def test_output_is_deterministic(tmp_path: Path) -> None:
     assert files_a == files_b
 
 
+def test_chart_name_and_versions(tmp_path: Path) -> None:
+    out = tmp_path / "chart"
+    convert(out, str(FIXTURES / "multi" / "compose.yaml"), "--chart-name", "My App", "--chart-version", "1.2.3-rc.1+build.5",
+            "--app-version", "2024.1+sha.abc/def")
+    lint([out], 4)
+    docs = template(out)
+    validate(docs)
+    labels = one(docs, "Deployment", "-app")["metadata"]["labels"]
+    assert labels["app.kubernetes.io/version"] == "2024.1_sha.abc_def"
+    assert labels["helm.sh/chart"] == "my-app-1.2.3-rc.1_build.5"
+    bad = CliRunner().invoke(main, ["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(tmp_path / "x"),
+                                    "--chart-version", "one"])
+    assert bad.exit_code == 2 and not (tmp_path / "x").exists()
+
+
 def test_check_mode_detects_drift(tmp_path: Path) -> None:
     out = tmp_path / "chart"
     src = str(FIXTURES / "multi" / "compose.yaml")

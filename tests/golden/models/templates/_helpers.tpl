@@ -38,7 +38,7 @@ app.kubernetes.io/component: {{ .component | quote }}
 {{- define "models.labels" -}}
 helm.sh/chart: {{ include "models.chart" .root }}
 {{ include "models.selectorLabels" . }}
-app.kubernetes.io/version: {{ .root.Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/version: {{ regexReplaceAll "[^-A-Za-z0-9_.]+" .root.Chart.AppVersion "_" | trunc 63 | trimAll "-_." | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 com.docker.compose.project: "models"
 {{- with .service }}
