@@ -52,15 +52,21 @@ class Project:
         return self.data["name"]
 
     def locate(self, path: tuple) -> tuple[str | None, int | None, int | None]:
-        for pos in reversed(self.positions):
-            mark = pos.marks.get(tuple(path))
-            if mark:
-                return pos.file, mark[0], mark[1]
-        for pos in reversed(self.positions):
-            mark = pos.find(path)
-            if mark:
-                return pos.file, mark[0], mark[1]
-        return (self.files[0] if self.files else None), None, None
+        file, line, col = locate(self.positions, path)
+        return (file or (self.files[0] if self.files else None)), line, col
+
+
+def locate(positions: list[Positions], path: tuple) -> tuple[str | None, int | None, int | None]:
+    """Where a key path was written: the last file that defines exactly it, else its deepest prefix."""
+    for pos in reversed(positions):
+        mark = pos.marks.get(tuple(path))
+        if mark:
+            return pos.file, mark[0], mark[1]
+    for pos in reversed(positions):
+        mark = pos.find(path)
+        if mark:
+            return pos.file, mark[0], mark[1]
+    return None, None, None
 
 
 def normalize_project_name(name: str) -> str:
@@ -149,7 +155,7 @@ class _Loader:
         self.cwd = cwd
         self.positions: list[Positions] = []
         self.warnings: list[str] = []
-        self._cache: dict[tuple[str, str], tuple[dict, Positions]] = {}
+        self._cache: dict[tuple[str, str], dict] = {}
         self._parsed: dict[str, tuple[list, Positions]] = {}
 
     def parse(self, path: Path) -> tuple[list, Positions]:
@@ -168,8 +174,7 @@ class _Loader:
         """Parse, validate, interpolate and canonicalise one file (all its documents merged)."""
         key = (str(path), base)
         if key in self._cache:
-            doc, pos = self._cache[key]
-            return doc
+            return self._cache[key]
         display = _display(path, self.cwd)
         docs, positions = self.parse(path)
         self.positions.append(positions)
@@ -188,7 +193,7 @@ class _Loader:
             result = merge(result, doc) if result else doc
         if not docs or all(d is None for d in docs):
             raise BridgeError("empty compose file", display)
-        self._cache[key] = (result, positions)
+        self._cache[key] = result
         return result
 
     def apply_extends(self, doc: dict, ctx: Ctx, env: Mapping[str, str], path: Path) -> dict:
@@ -331,7 +336,7 @@ class _Loader:
                 if not p.exists():
                     if spec.get("required", True):
                         shown = spec["path"]
-                        file, line, col = self._where(("services", name, "env_file"))
+                        file, line, col = locate(self.positions, ("services", name, "env_file"))
                         raise BridgeError(f"env file {shown} not found", file, line, col, ("services", name, "env_file", i))
                     continue
                 raw = spec.get("format") == "raw"
@@ -357,13 +362,6 @@ class _Loader:
         if services:
             out["services"] = new_services
         return out
-
-    def _where(self, path: tuple) -> tuple[str | None, int | None, int | None]:
-        for pos in reversed(self.positions):
-            mark = pos.find(path)
-            if mark:
-                return pos.file, mark[0], mark[1]
-        return None, None, None
 
 
 def load(opts: Options) -> Project:
