@@ -164,7 +164,6 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
                   lifespan=lifespan)
     app.state.store = store
     app.state.engine = engine
-    app.state.pulls = {}
     origins = [o.strip() for o in os.environ.get("DMR_ORIGINS", "").split(",") if o.strip()]
     if origins:
         from fastapi.middleware.cors import CORSMiddleware

@@ -270,7 +270,6 @@ class BatchedWorker(Worker):
                     job.emit(END)
             if not self.active:
                 continue
-            self.busy = True
             try:
                 self._step()
             except Exception as exc:  # a failed decode ends every running sequence with the error
@@ -279,7 +278,6 @@ class BatchedWorker(Worker):
                     seq.job.emit(END)
                     self.L.llama_memory_seq_rm(self.memory, seq.seq_id, -1, -1)
                 self.active = []
-            self.busy = False
             self.last_used = time.time()
         self._free()
 

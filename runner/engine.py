@@ -135,7 +135,6 @@ class Job:
     loop: asyncio.AbstractEventLoop
     out: asyncio.Queue
     cancel: threading.Event = field(default_factory=threading.Event)
-    enqueued: float = field(default_factory=time.monotonic)
 
     def emit(self, item: Any) -> None:
         try:
@@ -171,7 +170,6 @@ class Worker:
         self.llm: Any = None
         self.last_used = time.time()
         self.busy = False
-        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._loop, name=f"worker-{name}-{mode}", daemon=True)
         self.thread.start()
 
