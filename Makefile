@@ -1,23 +1,33 @@
 # Two entry points: `make demo` (set up, convert an example, lint the chart) and `make test`.
+# Every Python package comes from the hash-pinned lock files in requirements/ (see README, "Updating the
+# locks"); pyproject.toml keeps the ranges for people who install the package into their own environment.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
+LOCKED := $(PIP) install --require-hashes --no-deps
 TOOLS  := .tools
 JOBS   ?= 2
+REQ    := requirements
 
-.PHONY: demo test lint tools runner-tools checkov venv bench clean
+.PHONY: demo test lint tools runner-tools checkov venv bench lock lock-check clean
 
-# The converter and its test tools.
-$(VENV)/.installed: pyproject.toml
+# The converter (and the installer/build backend it is installed with).
+$(VENV)/.installed: pyproject.toml $(REQ)/build.txt $(REQ)/base.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test]'
+	$(LOCKED) -r $(REQ)/build.txt
+	$(LOCKED) -r $(REQ)/base.txt
+	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 
-# The model runner (llama-cpp-python builds from source once; pip's wheel cache keeps it) and its test assets.
-$(VENV)/.runner: $(VENV)/.installed
-	$(PIP) install --quiet -e '.[test,runner,runner-test]'
+# Everything the tests need, the model runner included. llama-cpp-python builds from source once
+# (about 10 minutes on 2 cores); pip's wheel cache keeps the wheel for later runs.
+$(VENV)/.test: $(VENV)/.installed $(REQ)/sdist-build.txt $(REQ)/test.txt
+	$(LOCKED) -r $(REQ)/sdist-build.txt
+	@$(PIP) cache list 'llama_cpp_python-*' 2>/dev/null | grep -q llama_cpp_python \
+	  && echo '>>> llama-cpp-python: using the wheel in pip'"'"'s cache' \
+	  || echo '>>> llama-cpp-python: compiling llama.cpp from source, about 10 minutes on 2 cores (once; pip caches the wheel)'
+	$(LOCKED) --no-build-isolation -r $(REQ)/test.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -34,11 +44,13 @@ runner-tools:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q docker-registry; }
 
 # checkov scores the rendered manifests; it lives in its own venv (its pins clash with ours).
-$(TOOLS)/checkov-venv/bin/checkov:
+$(TOOLS)/checkov-venv/.installed: $(REQ)/checkov.txt $(REQ)/build.txt
 	$(PYTHON) -m venv $(TOOLS)/checkov-venv
-	$(TOOLS)/checkov-venv/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==3.3.30'
+	$(TOOLS)/checkov-venv/bin/python -m pip install --disable-pip-version-check --require-hashes --no-deps -r $(REQ)/build.txt
+	$(TOOLS)/checkov-venv/bin/python -m pip install --disable-pip-version-check --require-hashes --no-deps -r $(REQ)/checkov.txt
+	touch $@
 
-checkov: $(TOOLS)/checkov-venv/bin/checkov
+checkov: $(TOOLS)/checkov-venv/.installed
 
 demo: venv tools
 	rm -rf build/demo-chart
@@ -47,15 +59,34 @@ demo: venv tools
 	$(TOOLS)/helm4 lint --strict build/demo-chart --set modelRunner.enabled=true
 	$(TOOLS)/helm4 template demo build/demo-chart --set modelRunner.enabled=true | head -n 60
 
-lint: venv
+lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 
-test: $(VENV)/.runner tools runner-tools checkov lint
-	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(PY) -m pytest -n $(JOBS) -q -p no:cacheprovider
+test: $(VENV)/.test tools runner-tools checkov lint
+	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(PY) -m pytest -n $(JOBS) -q -rs -p no:cacheprovider
 
-bench: $(VENV)/.runner tools
+bench: $(VENV)/.test tools
 	$(PY) bench/convert.py
 	$(PY) bench/runner.py
+
+# Regenerate the locks after changing dependencies in pyproject.toml or requirements/*.in. Versions
+# already locked are kept where they still satisfy the ranges (uv prefers the existing output file);
+# `make lock UPGRADE=1` moves everything to the newest allowed versions.
+UV      := $(TOOLS)/uv-venv/bin/uv
+COMPILE := $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes $(if $(UPGRADE),--upgrade)
+
+$(UV): $(REQ)/uv.txt
+	$(PYTHON) -m venv $(TOOLS)/uv-venv
+	$(TOOLS)/uv-venv/bin/python -m pip install --disable-pip-version-check --require-hashes --no-deps -r $(REQ)/uv.txt
+
+lock: $(UV)
+	$(COMPILE) pyproject.toml $(REQ)/build.in $(REQ)/sdist-build.in --all-extras -o $(REQ)/test.txt
+	$(COMPILE) $(REQ)/build.in -c $(REQ)/test.txt -o $(REQ)/build.txt
+	$(COMPILE) $(REQ)/sdist-build.in -c $(REQ)/test.txt -o $(REQ)/sdist-build.txt
+	$(COMPILE) pyproject.toml $(REQ)/build.in -c $(REQ)/test.txt -o $(REQ)/base.txt
+	$(COMPILE) pyproject.toml $(REQ)/build.in --extra runner -c $(REQ)/test.txt -o $(REQ)/runner.txt
+	$(COMPILE) $(REQ)/checkov.in $(REQ)/build.in -o $(REQ)/checkov.txt
+	$(COMPILE) $(REQ)/uv.in -o $(REQ)/uv.txt
 
 clean:
 	rm -rf $(VENV) $(TOOLS) build
