@@ -191,6 +191,42 @@ def parse_text(text: str | bytes, filename: str) -> tuple[list[Any], Positions]:
         raise BridgeError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", filename)
     if "\x00" in text:
         raise BridgeError("file contains NUL bytes; it is not YAML text", filename)
+    try:
+        return _build_documents(text, filename, _Loader)
+    except yaml.YAMLError as exc:
+        if _Loader is not yaml.SafeLoader and _may_be_depth(exc, text):
+            # libyaml has a nesting limit of its own, reached at a version-dependent depth and
+            # worded its own way (and, scanning ahead, often before our check sees the events).
+            # The pure-Python parser has none, so a second pass reports our limit at our position.
+            try:
+                _build_documents(text, filename, yaml.SafeLoader)
+            except BridgeError:
+                raise
+            except (yaml.YAMLError, RecursionError):
+                pass
+        raise _yaml_error(exc, filename) from None
+    except RecursionError:
+        raise BridgeError(f"nesting deeper than {MAX_DEPTH} levels", filename) from None
+
+
+def _may_be_depth(exc: yaml.YAMLError, text: str) -> bool:
+    """Whether a libyaml error could hide a nesting-depth error (the re-parse is only worth it then)."""
+    problem = str(getattr(exc, "problem", "") or exc).lower()
+    return "nest" in problem or "depth" in problem or len(text) <= 1024 * 1024
+
+
+def _yaml_error(exc: yaml.YAMLError, filename: str) -> BridgeError:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        m = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        return BridgeError(
+            f"invalid YAML: {problem}", filename, (m.line + 1) if m else None, (m.column + 1) if m else None
+        )
+    return BridgeError(f"invalid YAML: {exc}", filename)
+
+
+def _build_documents(text: str, filename: str, loader: type) -> tuple[list[Any], Positions]:
+    """Build the documents from the parser's events, checking depth, aliases and duplicate keys."""
     positions = Positions(filename)
     docs: list[Any] = []
     anchors: dict[str, Any] = {}
@@ -240,73 +276,61 @@ def parse_text(text: str | bytes, filename: str) -> tuple[list[Any], Positions]:
         frame.container[name] = value
         positions.marks[frame.path + (name,)] = frame.key_mark or mark
 
-    try:
-        events = yaml.parse(text, Loader=_Loader)
-        for event in events:
-            mark = (event.start_mark.line + 1, event.start_mark.column + 1) if event.start_mark else (0, 0)
-            if isinstance(event, yaml.ScalarEvent):
-                attach(_scalar(event, filename), mark, event.anchor)
-            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                if len(stack) >= MAX_DEPTH:
-                    raise BridgeError(f"nesting deeper than {MAX_DEPTH} levels", filename, *mark)
-                path = ()
-                if stack:
-                    parent = stack[-1]
-                    if isinstance(parent.container, list):
-                        path = parent.path + (len(parent.container),)
-                    elif parent.key is not _NOKEY:
-                        key = parent.key
-                        path = parent.path + (
-                            "<<" if key == "<<" else _key_text(key, filename, parent.key_mark or mark),
-                        )
-                    else:
-                        path = parent.path + ("?",)
-                tag = event.tag if event.tag not in (None, "!") else None
-                if tag not in (None, "!reset", "!override", _TAG + "map", _TAG + "seq"):
-                    raise BridgeError(f"unknown YAML tag {tag}", filename, *mark)
-                container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-                stack.append(_Frame(container, path, tag, event.anchor))
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                frame = stack.pop()
-                value = frame.container
-                if frame.merges:
-                    merged: dict = {}
-                    for src in frame.merges:
-                        for k, v in src.items():
-                            merged.setdefault(k, _copy(v))
-                    for k, v in value.items():
-                        merged[k] = v
-                    value = merged
-                if frame.tag == "!reset":
-                    value = Reset(value)
-                elif frame.tag == "!override":
-                    value = Override(value)
-                attach(value, mark, frame.anchor)
-            elif isinstance(event, yaml.AliasEvent):
-                if event.anchor not in anchors:
-                    raise BridgeError(f"unknown anchor *{event.anchor}", filename, *mark)
-                target = anchors[event.anchor]
-                size = _count(target) if isinstance(target, (dict, list)) else 1
-                budget[0] -= size
-                if budget[0] < 0:
-                    raise BridgeError(
-                        "document expands to too many nodes (YAML alias bomb?)", filename, *mark
+    for event in yaml.parse(text, Loader=loader):
+        mark = (event.start_mark.line + 1, event.start_mark.column + 1) if event.start_mark else (0, 0)
+        if isinstance(event, yaml.ScalarEvent):
+            attach(_scalar(event, filename), mark, event.anchor)
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if len(stack) >= MAX_DEPTH:
+                raise BridgeError(f"nesting deeper than {MAX_DEPTH} levels", filename, *mark)
+            path = ()
+            if stack:
+                parent = stack[-1]
+                if isinstance(parent.container, list):
+                    path = parent.path + (len(parent.container),)
+                elif parent.key is not _NOKEY:
+                    key = parent.key
+                    path = parent.path + (
+                        "<<" if key == "<<" else _key_text(key, filename, parent.key_mark or mark),
                     )
-                attach(_copy(target), mark, None)
-                budget[0] += 1
-            elif isinstance(event, yaml.DocumentEndEvent):
-                docs.append(root[0] if root else None)
-                root.clear()
-    except yaml.MarkedYAMLError as exc:
-        m = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise BridgeError(
-            f"invalid YAML: {problem}", filename, (m.line + 1) if m else None, (m.column + 1) if m else None
-        ) from None
-    except yaml.YAMLError as exc:
-        raise BridgeError(f"invalid YAML: {exc}", filename) from None
-    except RecursionError:
-        raise BridgeError(f"nesting deeper than {MAX_DEPTH} levels", filename) from None
+                else:
+                    path = parent.path + ("?",)
+            tag = event.tag if event.tag not in (None, "!") else None
+            if tag not in (None, "!reset", "!override", _TAG + "map", _TAG + "seq"):
+                raise BridgeError(f"unknown YAML tag {tag}", filename, *mark)
+            container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+            stack.append(_Frame(container, path, tag, event.anchor))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            frame = stack.pop()
+            value = frame.container
+            if frame.merges:
+                merged: dict = {}
+                for src in frame.merges:
+                    for k, v in src.items():
+                        merged.setdefault(k, _copy(v))
+                for k, v in value.items():
+                    merged[k] = v
+                value = merged
+            if frame.tag == "!reset":
+                value = Reset(value)
+            elif frame.tag == "!override":
+                value = Override(value)
+            attach(value, mark, frame.anchor)
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor not in anchors:
+                raise BridgeError(f"unknown anchor *{event.anchor}", filename, *mark)
+            target = anchors[event.anchor]
+            size = _count(target) if isinstance(target, (dict, list)) else 1
+            budget[0] -= size
+            if budget[0] < 0:
+                raise BridgeError(
+                    "document expands to too many nodes (YAML alias bomb?)", filename, *mark
+                )
+            attach(_copy(target), mark, None)
+            budget[0] += 1
+        elif isinstance(event, yaml.DocumentEndEvent):
+            docs.append(root[0] if root else None)
+            root.clear()
     return docs, positions
 
 
