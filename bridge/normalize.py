@@ -262,15 +262,19 @@ def parse_volume(spec: str) -> dict:
         entry = {"type": "volume", "source": source, "target": target}
     if "ro" in modes:
         entry["read_only"] = True
+    # As compose-go: SELinux and propagation options land in `bind` whatever the type; short-syntax
+    # binds also get create_host_path.
+    bind: dict[str, Any] = {}
+    for mode in modes:
+        if mode in ("z", "Z"):
+            bind["selinux"] = mode
+        elif mode in ("shared", "rshared", "slave", "rslave", "private", "rprivate"):
+            bind["propagation"] = mode
     if entry["type"] == "bind":
-        bind: dict[str, Any] = {"create_host_path": True}
-        for mode in modes:
-            if mode in ("z", "Z"):
-                bind["selinux"] = mode
-            elif mode in ("shared", "rshared", "slave", "rslave", "private", "rprivate"):
-                bind["propagation"] = mode
+        bind["create_host_path"] = True
+    if bind:
         entry["bind"] = bind
-    else:
+    if entry["type"] != "bind":
         entry["volume"] = {"nocopy": True} if "nocopy" in modes else {}
     return entry
 
@@ -660,6 +664,31 @@ def _sysctls(value: Any, ctx: Ctx, path: tuple) -> dict:
     return _kv_mapping(value, ctx, path)
 
 
+def _devices(value: Any, ctx: Ctx, path: tuple) -> list:
+    """`/dev/a[:/dev/b[:perms]]` -> `{source, target, permissions}` (permissions default to rwm, as
+    compose-go's short syntax); long-syntax entries stay as written."""
+    value = _plain(value)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ctx.error("must be a list", path)
+    out: list = []
+    for i, item in enumerate(value):
+        item = _plain(item)
+        if isinstance(item, dict):
+            out.append(dict(item))
+            continue
+        if not isinstance(item, str):
+            raise ctx.error("must be a string or a mapping", path + (i,))
+        parts = item.split(":")
+        if len(parts) > 3 or not parts[0]:
+            raise ctx.error(f'invalid device "{item}"', path + (i,))
+        source = parts[0]
+        target = parts[1] if len(parts) > 1 and parts[1] else source
+        out.append({"source": source, "target": target, "permissions": parts[2] if len(parts) > 2 else "rwm"})
+    return out
+
+
 _SERVICE_KEYS = {
     "annotations": _labels,
     "blkio_config": _blkio,
@@ -669,6 +698,7 @@ _SERVICE_KEYS = {
     "cpus": _float,
     "depends_on": _depends_on,
     "deploy": _deploy,
+    "devices": _devices,
     "develop": _develop,
     "dns": _str_list,
     "dns_search": _str_list,

@@ -19,6 +19,7 @@ CASES = {
     "models": (["compose.yaml"], ()),
     "envfiles": (["compose.yaml"], ()),
     "reset": (["compose.yaml", "override.yaml"], ()),
+    "shortsyntax": (["compose.yaml"], ()),
 }
 
 # Files the reference accepts or rejects differently from us, with the reason. Nothing here may
