@@ -18,6 +18,7 @@ from .naming import (
     unique_labels,
     values_key,
 )
+from .secrets import InstallValue, install_value, set_key
 from .units import duration_seconds, parse_bytes, parse_duration
 
 DEFAULT_RUNNER = {
@@ -43,6 +44,8 @@ DEFAULT_RUNNER = {
 }
 
 DEFAULT_REQUESTS = {"cpu": "10m", "memory": "32Mi"}
+# Kubernetes caps a ConfigMap's or Secret's data at 1 MiB; keep room for the object's metadata.
+MAX_OBJECT_DATA = 1024 * 1024 - 4096
 WAIT_IMAGE = "busybox:1.36"
 
 
@@ -78,6 +81,12 @@ class Chart:
     files: dict[str, bytes]
     warnings: list[str]
     models: list[dict]
+    working_dir: str = "."
+
+    @property
+    def install_values(self) -> list[InstallValue]:
+        """Values `helm install` must be given (secret contents), in a stable order."""
+        return [s["install"] for s in self.secrets if s.get("install")]
 
 
 def _warn(warnings: list[str], text: str) -> None:
@@ -356,17 +365,19 @@ def build_chart(
     chart_name: str | None = None,
     chart_version: str = "0.1.0",
     app_version: str | None = None,
+    embed_secrets: bool = False,
 ) -> Chart:
     """The chart model; a BridgeError raised while building points at the compose file and line."""
     try:
-        return _build(project, chart_name, chart_version, app_version)
+        return _build(project, chart_name, chart_version, app_version, embed_secrets)
     except BridgeError as exc:
         if exc.file is None:
             exc.file, exc.line, exc.column = project.locate(exc.path)
         raise
 
 
-def _build(project: Project, chart_name: str | None, chart_version: str, app_version: str | None) -> Chart:
+def _build(project: Project, chart_name: str | None, chart_version: str, app_version: str | None,
+           embed_secrets: bool) -> Chart:
     data = project.data
     warnings: list[str] = []
     services_data: dict[str, dict] = data.get("services") or {}
@@ -388,6 +399,7 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
     values["nameOverride"] = ""
     values["fullnameOverride"] = ""
     comments[("nameOverride",)] = "Override the chart name used in object names."
+    comments[("fullnameOverride",)] = "Override the whole name prefix of every object (default: <release>-<chart>)."
     values["imagePullSecrets"] = []
     comments[("imagePullSecrets",)] = "Secrets for pulling images from private registries, e.g. [{name: regcred}]."
     values["serviceAliases"] = {"enabled": True}
@@ -445,10 +457,15 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
     )
 
     # Secrets and configs -> Secret / ConfigMap objects with their content in files/.
-    secret_models, secret_values = _file_objects("secrets", data, secret_labels, project, files, warnings)
+    secret_models, secret_values = _file_objects("secrets", data, secret_labels, project, files, warnings,
+                                                 embed_secrets)
     config_models, config_values = _file_objects("configs", data, config_labels, project, files, warnings)
     values["secrets"] = secret_values
-    comments[("secrets",)] = "Compose secrets. existingSecret: use a Secret you created (key: the secret name)."
+    comments[("secrets",)] = (
+        "Compose secrets. Their content is not in the chart: supply it at install time with\n"
+        "--set-file secrets.<name>.value=PATH (see README.md for the exact command), or set existingSecret\n"
+        "to use a Secret you created (its key: the secret name)."
+    )
     values["configs"] = config_values
     comments[("configs",)] = "Compose configs. existingConfigMap: use a ConfigMap you created."
 
@@ -536,11 +553,13 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
         files=files,
         warnings=warnings + list(project.warnings),
         models=[{"ref": r} for r in refs],
+        working_dir=project.working_dir,
     )
 
 
 def _file_objects(
-    kind: str, data: dict, labels: dict[str, str], project: Project, files: dict[str, bytes], warnings: list[str]
+    kind: str, data: dict, labels: dict[str, str], project: Project, files: dict[str, bytes], warnings: list[str],
+    embed_secrets: bool = False,
 ) -> tuple[list[dict], dict]:
     used = {
         ref.get("source")
@@ -554,19 +573,39 @@ def _file_objects(
             continue
         spec = data[kind][key] or {}
         label = labels[key]
-        entry: dict[str, Any] = {"key": key, "label": label, "external": bool(spec.get("external"))}
+        entry: dict[str, Any] = {
+            "key": key, "label": label, "external": bool(spec.get("external")), "install": None, "file": None,
+        }
         existing = str(spec.get("name")) if spec.get("external") else ""
         content: bytes | None = None
-        if not spec.get("external") and spec.get("file") and not Path(spec["file"]).exists():
+        if spec.get("external"):
+            pass
+        elif kind == "secrets" and not embed_secrets:
+            # The content is supplied at install time; the file need not exist yet.
+            entry["install"] = install_value(key, spec)
+            entry["required"] = (entry["install"] or InstallValue("--set-file", set_key("secrets", key, "value"))
+                                 ).missing_message(key, project.working_dir)
+            file = Path(spec["file"]) if spec.get("file") else None
+            if file is not None and not file.is_file():
+                _warn(warnings, f"secret {key}: file {spec['file']} not found; supply the content at install time")
+            elif file is not None and file.stat().st_size > MAX_OBJECT_DATA:
+                raise BridgeError(f"secret {key} is larger than Kubernetes allows in one Secret (1 MiB)",
+                                  path=(kind, key))
+            elif spec.get("environment") and str(spec["environment"]) not in project.environment:
+                _warn(warnings, f"secret {key}: variable {spec['environment']} is not set; supply the value at install")
+        elif spec.get("file") and not Path(spec["file"]).exists():
             # Compose only reads the file at `up`; the chart expects the operator to provide it.
             existing = str(spec.get("name") or key)
             _warn(warnings, f"{kind[:-1]} {key}: file {spec['file']} not found; the chart expects an existing "
                   f"{'Secret' if kind == 'secrets' else 'ConfigMap'} named {existing!r} (key {key!r}), "
                   f"set {kind}.{key}.{'existingSecret' if kind == 'secrets' else 'existingConfigMap'} to change it")
             entry["external"] = True
-        elif not spec.get("external"):
+        else:
             if spec.get("file"):
                 path = Path(spec["file"])
+                if kind == "secrets":
+                    _warn(warnings, f"secret {key}: --embed-secrets copies its content into the chart "
+                          f"(files/secrets/{label}); anyone who can read the chart can read the secret")
                 if Path(project.working_dir).resolve() not in path.resolve().parents:
                     _warn(warnings, f"{kind[:-1]} {key}: {path} is outside the project directory; "
                           f"its content is copied into the chart")
@@ -588,14 +627,17 @@ def _file_objects(
                 content = project.environment.get(var, "").encode()
             else:
                 content = b""
-            if len(content) > 1024 * 1024 - 4096:
+            if len(content) > MAX_OBJECT_DATA:
                 raise BridgeError(
                     f"{kind[:-1]} {key} is larger than Kubernetes allows (1 MiB)", path=(kind, key)
                 )
             entry["file"] = f"files/{kind}/{label}"
             files[entry["file"]] = content
         models.append(entry)
-        values[key] = {"existingSecret" if kind == "secrets" else "existingConfigMap": existing}
+        if kind == "secrets":
+            values[key] = {"existingSecret": existing, "value": ""}
+        else:
+            values[key] = {"existingConfigMap": existing}
     return models, values
 
 

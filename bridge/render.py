@@ -151,6 +151,7 @@ def template_env(overrides: Path | None) -> jinja2.Environment:
     )
     env.filters["lit"] = lit
     env.filters["golit"] = go_literal
+    env.filters["gostr"] = lambda text: "{{ " + go_literal(str(text)) + " }}"
     env.filters["toyaml"] = to_yaml
     env.filters["tojson_sorted"] = lambda v, indent=2: json.dumps(v, indent=indent, ensure_ascii=False)
     env.filters["labelvalue"] = label_value
@@ -178,12 +179,28 @@ def builtin_templates() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
-def render_chart(chart: Chart, templates: Path | None = None) -> dict[str, bytes]:
-    """Every file of the chart, path -> content."""
+def install_info(chart: Chart, chart_dir: str | None = None, base: str | None = None) -> dict[str, Any]:
+    """The `helm install` command for the chart at `chart_dir`, with secret paths relative to `base`
+    (default: the chart written as ./<project>-chart, paths relative to the compose project)."""
+    from .naming import dns_label
+    from .secrets import install_command
+
+    chart_dir = chart_dir or f"./{chart.project}-chart"
+    base = base or chart.working_dir
+    values = chart.install_values
+    release = dns_label(chart.project, 53)
+    return {"command": install_command(release, chart_dir, values, base), "values": values, "base": base}
+
+
+def render_chart(chart: Chart, templates: Path | None = None, chart_dir: str | None = None,
+                 base: str | None = None) -> dict[str, bytes]:
+    """Every file of the chart, path -> content. `chart_dir` and `base` only shape the install
+    command the chart's README shows (see install_info)."""
     from .schema import values_schema
 
     env = template_env(templates)
-    ctx: dict[str, Any] = {"chart": chart, "values": chart.values, "schema": values_schema(chart)}
+    ctx: dict[str, Any] = {"chart": chart, "values": chart.values, "schema": values_schema(chart),
+                           "install": install_info(chart, chart_dir, base)}
     out: dict[str, bytes] = {}
 
     def emit(template: str, path: str, **extra: Any) -> None:

@@ -191,7 +191,9 @@ def values_schema(chart: Chart) -> dict:
                 for key in chart.values["persistence"]
             }
         ),
-        "secrets": _obj({k: _obj({"existingSecret": {"type": "string"}}) for k in chart.values["secrets"]}),
+        "secrets": _obj({
+            k: _obj({"existingSecret": {"type": "string"}, "value": {"type": "string"}}) for k in chart.values["secrets"]
+        }),
         "configs": _obj({k: _obj({"existingConfigMap": {"type": "string"}}) for k in chart.values["configs"]}),
         "modelRunner": runner_schema(),
     }

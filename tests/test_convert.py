@@ -114,11 +114,99 @@ def test_hostpath_opt_in(sink: Path) -> None:
     assert vols["bind-srv-site"]["hostPath"]["path"] == str(FIXTURES / "kitchen-sink" / "site")
 
 
-def test_secrets_and_configs_content(sink_docs: list[dict]) -> None:
-    secret = one(sink_docs, "Secret", "-secret-api-key")
+def _install_args(output: str) -> list[str]:
+    """The flags of the `helm install` command that `bridge convert` printed, as a shell runs them."""
+    import shlex
+
+    line = next(ln.strip() for ln in output.splitlines() if ln.strip().startswith("helm install "))
+    return [os.path.expandvars(w) for w in shlex.split(line)[4:]]
+
+
+def test_secrets_are_not_in_the_chart(sink: Path) -> None:
+    assert not (sink / "files" / "secrets").exists()
+    for secret in (FIXTURES / "kitchen-sink" / "secrets").iterdir():
+        content = secret.read_bytes().strip()
+        for path in sink.rglob("*"):
+            if path.is_file():
+                assert content not in path.read_bytes(), f"{secret.name} content copied into {path}"
+
+
+def test_install_without_secret_values_names_the_flag(sink: Path) -> None:
+    import subprocess
+
+    from chartcheck import helm
+
+    proc = subprocess.run([helm(4), "template", "r", str(sink)], capture_output=True, text=True)
+    assert proc.returncode != 0
+    # Helm stops at the first template that fails; each names its own exact flag.
+    assert any(message in proc.stderr for message in (
+        "secret api-key has no content: pass --set-file secrets.api-key.value=./secrets/api-key.txt",
+        "secret tls-cert has no content: pass --set-file secrets.tls-cert.value=./secrets/cert.pem",
+        'secret db-password has no content: pass --set-literal secrets.db-password.value=\\"$DB_PASSWORD\\"',
+    )), proc.stderr
+
+
+def test_printed_install_command_supplies_the_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exact command `bridge convert` prints (and the chart README shows) installs the chart."""
+    monkeypatch.chdir(FIXTURES / "kitchen-sink")
+    monkeypatch.setenv("DB_PASSWORD", "from-the-shell")
+    out = tmp_path / "chart"
+    printed = convert(out, "compose.yaml")
+    args = _install_args(printed)
+    assert "--set-file" in args and "--set-literal" in args
+    readme = (out / "README.md").read_text()
+    command = next(ln for ln in printed.splitlines() if ln.strip().startswith("helm install ")).strip()
+    assert f"```sh\n{command}\n```" in readme
+    docs = template(out, secrets=False, args=args)
+    validate(docs)
+    secret = one(docs, "Secret", "-secret-api-key")
     assert base64.b64decode(secret["data"]["api-key"]) == b"s3cr3t-{{ .Values }}\n"
-    db_pw = one(sink_docs, "Secret", "-secret-db-password")
+    assert base64.b64decode(one(docs, "Secret", "-secret-db-password")["data"]["db-password"]) == b"from-the-shell"
+    assert base64.b64decode(one(docs, "Secret", "-secret-tls-cert")["data"]["tls-cert"]) == \
+        (FIXTURES / "kitchen-sink" / "secrets" / "cert.pem").read_bytes()
+    notes = (out / "templates" / "NOTES.txt").read_text()
+    assert "helm upgrade" in notes
+
+
+def test_existing_secret_needs_no_content(sink: Path) -> None:
+    docs = template(sink, secrets=False, values={
+        "secrets.api-key.existingSecret": "mine", "secrets.db-password.existingSecret": "mine2",
+        "secrets.tls-cert.existingSecret": "mine3",
+    })
+    assert not by_kind(docs, "Secret")
+    pod = one(docs, "Deployment", "-web-app")["spec"]["template"]["spec"]
+    assert {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v} >= {"mine", "mine3"}
+
+
+def test_embed_secrets_restores_embedding(tmp_path: Path) -> None:
+    out = tmp_path / "chart"
+    os.environ.pop("DB_PASSWORD", None)
+    printed = convert(out, str(FIXTURES / "kitchen-sink" / "compose.yaml"), "--embed-secrets")
+    assert "--embed-secrets copies its content into the chart" in printed
+    assert (out / "files" / "secrets" / "api-key").is_file()
+    docs = template(out)
+    lint([out], 4)
+    secret = one(docs, "Secret", "-secret-api-key")
+    assert base64.b64decode(secret["data"]["api-key"]) == b"s3cr3t-{{ .Values }}\n"
+    db_pw = one(docs, "Secret", "-secret-db-password")
     assert base64.b64decode(db_pw["data"]["db-password"]) == b"from-dotenv"
+
+
+def test_secret_names_with_dots_get_escaped_set_keys(tmp_path: Path) -> None:
+    (tmp_path / "pw.txt").write_text("hunter2")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: busybox\n    secrets: [db.password]\n"
+        "secrets:\n  db.password:\n    file: ./pw.txt\n"
+    )
+    out = tmp_path / "chart"
+    printed = convert(out, str(tmp_path / "compose.yaml"))
+    args = _install_args(printed)
+    assert args[1].startswith("secrets.db\\.password.value=")
+    docs = template(out, secrets=False, args=args)
+    assert base64.b64decode(one(docs, "Secret", "-secret-db-password")["data"]["db-password"]) == b"hunter2"
+
+
+def test_configs_stay_embedded(sink_docs: list[dict]) -> None:
     inline = one(sink_docs, "ConfigMap", "-config-inline-config")
     assert inline["data"]["inline-config"] == "key=value\nname={{ not a template }}\n"
 
@@ -276,17 +364,24 @@ def test_template_injection_is_inert(tmp_path: Path) -> None:
 
 
 def test_output_is_deterministic(tmp_path: Path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    convert(a, str(FIXTURES / "kitchen-sink" / "compose.yaml"))
-    convert(b, str(FIXTURES / "kitchen-sink" / "compose.yaml"))
-    files_a = {p.relative_to(a): p.read_bytes() for p in a.rglob("*") if p.is_file()}
-    files_b = {p.relative_to(b): p.read_bytes() for p in b.rglob("*") if p.is_file()}
-    assert files_a == files_b
+    """Same input, same output directory: byte-identical charts (the README's install command names
+    the output directory, so that is part of the input)."""
+    out = tmp_path / "a"
+
+    def snapshot() -> dict:
+        convert(out, str(FIXTURES / "kitchen-sink" / "compose.yaml"))
+        return {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    first = snapshot()
+    import shutil
+
+    shutil.rmtree(out)
+    assert snapshot() == first
 
 
 def test_chart_name_and_versions(tmp_path: Path) -> None:
     out = tmp_path / "chart"
-    convert(out, str(FIXTURES / "multi" / "compose.yaml"), "--chart-name", "My App", "--chart-version", "1.2.3-rc.1+build.5",
+    convert(out, str(FIXTURES / "multi" / "compose.yaml"), "--chart-name", "my-app", "--chart-version", "1.2.3-rc.1+build.5",
             "--app-version", "2024.1+sha.abc/def")
     lint([out], 4)
     docs = template(out)
@@ -297,6 +392,10 @@ def test_chart_name_and_versions(tmp_path: Path) -> None:
     bad = CliRunner().invoke(main, ["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(tmp_path / "x"),
                                     "--chart-version", "one"])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()
+    for name in ("My App", "my_app", "-app", "a" * 54):
+        bad = CliRunner().invoke(main, ["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(tmp_path / "x"),
+                                        "--chart-name", name])
+        assert bad.exit_code == 2 and "not a valid chart name" in bad.output and not (tmp_path / "x").exists()
 
 
 def test_check_mode_detects_drift(tmp_path: Path) -> None:

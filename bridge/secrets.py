@@ -1,0 +1,67 @@
+"""Compose `secrets`: how their content reaches the chart.
+
+Charts get committed and pushed to registries, so a secret's content is not copied into the chart by
+default: the Secret's data comes from values at install time (`--set-file secrets.<name>.value=PATH`
+for file secrets, `--set-literal ...="$VAR"` for environment secrets) or from an existing Secret
+(`secrets.<name>.existingSecret`). `bridge convert --embed-secrets` copies it into files/ instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+
+# Characters Helm's --set parser treats as syntax inside a key; a backslash makes them literal.
+_SET_KEY_SYNTAX = re.compile(r"([.,=\[\]\\])")
+
+
+def set_key(*parts: str) -> str:
+    """A `--set` key path whose parts are taken literally: `secrets`, `db.pass` -> `secrets.db\\.pass`."""
+    return ".".join(_SET_KEY_SYNTAX.sub(r"\\\1", p) for p in parts)
+
+
+@dataclass(frozen=True)
+class InstallValue:
+    """One value the operator must supply at `helm install` time."""
+
+    flag: str  # --set-file | --set-literal
+    key: str  # the --set key path
+    file: str | None = None  # absolute path of the content (--set-file)
+    variable: str | None = None  # environment variable holding the content (--set-literal)
+
+    def argument(self, base: str | None = None) -> str:
+        """`--set-file KEY=PATH` (PATH relative to `base` when given) or `--set-literal KEY="$VAR"`."""
+        if self.file is not None:
+            path = os.path.relpath(self.file, base) if base else self.file
+            if base and not path.startswith(".."):
+                path = "./" + path if not path.startswith("./") else path
+            return f"{self.flag} {shlex.quote(f'{self.key}={path}')}"
+        return f'{self.flag} {shlex.quote(self.key + "=")}"${self.variable}"'
+
+    def missing_message(self, name: str, base: str | None = None) -> str:
+        """Helm's error when the value is missing: the exact flag (paths from `base`) and the alternative."""
+        flag = self.argument(base) if (self.file or self.variable) else f"{self.flag} {self.key}=PATH"
+        return (
+            f"secret {name} has no content: pass {flag}"
+            + (" (path from the compose project directory)" if self.file else "")
+            + f", or name an existing Secret with --set {set_key('secrets', name, 'existingSecret')}=NAME"
+        )
+
+
+def install_value(name: str, spec: dict) -> InstallValue | None:
+    """What supplies secret `name` at install time; None for `content:` secrets, which have no source."""
+    key = set_key("secrets", name, "value")
+    if spec.get("file"):
+        return InstallValue("--set-file", key, file=str(spec["file"]))
+    if spec.get("environment"):
+        return InstallValue("--set-literal", key, variable=str(spec["environment"]))
+    return None
+
+
+def install_command(release: str, chart_dir: str, values: list[InstallValue], base: str | None = None) -> str:
+    """The `helm install` command line for a chart, with every value it requires."""
+    parts = ["helm", "install", shlex.quote(release), shlex.quote(chart_dir)]
+    parts += [v.argument(base) for v in values]
+    return " ".join(parts)
