@@ -91,28 +91,38 @@ def config(files: tuple, profiles: tuple, env_files: tuple, project_name: str | 
 @click.option("--chart-version", default="0.1.0", show_default=True, help="Chart version (SemVer 2).")
 @click.option("--app-version", help="appVersion of the chart (default: latest).")
 @click.option("--templates", "templates", type=click.Path(file_okay=False), help="Directory of Jinja templates overriding the built-in ones.")
+@click.option("--embed-secrets", is_flag=True,
+              help="Copy the content of compose secrets into the chart (default: supplied at install time).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the output directory differs from what would be generated.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def convert(compose_file: str | None, files: tuple, profiles: tuple, env_files: tuple, project_name: str | None,
             project_directory: str | None, output: str | None, chart_name: str | None, chart_version: str,
-            app_version: str | None, templates: str | None, check: bool, quiet: bool) -> None:
+            app_version: str | None, templates: str | None, embed_secrets: bool, check: bool, quiet: bool) -> None:
     """Convert a compose project into a Helm chart."""
+    import os
     from pathlib import Path
 
     from .build import build_chart
-    from .render import compare_chart, render_chart, write_chart
-    from .versioning import check_chart_version
+    from .limits import check_limits
+    from .render import compare_chart, install_info, render_chart, write_chart
+    from .versioning import check_chart_name, check_chart_version
 
     if compose_file:
         files = (compose_file, *files)
-    try:
-        check_chart_version(chart_version)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--chart-version") from None
+    for value, check_value, hint in ((chart_version, check_chart_version, "--chart-version"),
+                                     (chart_name, check_chart_name, "--chart-name")):
+        try:
+            if value is not None:
+                check_value(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=hint) from None
     project = _load(files, profiles, env_files, project_name, project_directory)
-    chart = build_chart(project, chart_name, chart_version, app_version)
-    rendered = render_chart(chart, Path(templates) if templates else None)
+    chart = build_chart(project, chart_name, chart_version, app_version, embed_secrets)
     dest = Path(output or f"{project.name}-chart")
+    shown = os.path.relpath(dest, os.getcwd()) if not dest.is_absolute() else str(dest)
+    chart_dir = shown if shown.startswith(("/", "../", "./")) else "./" + shown
+    rendered = render_chart(chart, Path(templates) if templates else None, chart_dir, os.getcwd())
+    check_limits(chart, rendered, project)
     if check:
         problems = compare_chart(rendered, dest)
         if problems:
@@ -127,5 +137,16 @@ def convert(compose_file: str | None, files: tuple, profiles: tuple, env_files: 
     if not quiet:
         for warning in chart.warnings:
             click.echo(f"bridge: warning: {warning}", err=True)
-        click.echo(f"wrote {dest}/ ({len(rendered)} files: {len(chart.services)} services, "
-                   f"{len(chart.volumes)} volumes, {len(chart.models)} models)")
+        counts = ", ".join(_count(n, word) for n, word in (
+            (len(chart.services), "service"), (len(chart.volumes), "volume"), (len(chart.models), "model")))
+        click.echo(f"wrote {dest}/ ({_count(len(rendered), 'file')}: {counts})")
+        info = install_info(chart, chart_dir, os.getcwd())
+        if info["values"]:
+            click.echo("install it with (secret contents are supplied at install time, not kept in the chart):")
+        else:
+            click.echo("install it with:")
+        click.echo(f"  {info['command']}")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -185,6 +185,9 @@ class _Loader:
             if not isinstance(doc, dict):
                 raise BridgeError("top-level element must be a mapping", display, 1, 1)
             validate_schema(doc, display, positions)
+            if "version" in doc:  # docker compose's own words
+                self.warnings.append(f"{display}: the attribute `version` is obsolete, it will be ignored, "
+                                     f"please remove it to avoid potential confusion")
             if self.opts.interpolate:
                 doc = interpolate_tree(doc, env, display, positions, self.missing)
             ctx = Ctx(display, base, positions)

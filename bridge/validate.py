@@ -83,13 +83,24 @@ def _error_path(error: Any) -> tuple:
     return tuple(error.absolute_path)
 
 
+def _unknown_keys(error: Any) -> list[str]:
+    """The keys an additionalProperties error is about, sorted."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    return sorted(
+        k for k in error.instance if k not in error.schema.get("properties", {})
+        and not any(re.match(p, k) for p in error.schema.get("patternProperties", {}))
+    )
+
+
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
 def _describe(error: Any) -> str:
     validator = error.validator
     if validator == "additionalProperties":
-        extra = sorted(
-            k for k in (error.instance or {}) if k not in error.schema.get("properties", {})
-            and not any(re.match(p, k) for p in error.schema.get("patternProperties", {}))
-        )
+        extra = _unknown_keys(error)
         if extra:
             names = ", ".join(repr(k) for k in extra)
             return f"additional properties {names} not allowed"
@@ -98,9 +109,8 @@ def _describe(error: Any) -> str:
         return _describe(best)
     if validator == "type":
         expected = error.validator_value
-        if isinstance(expected, list):
-            expected = " or ".join(expected)
-        return f"must be a {expected}, not {json.dumps(error.instance)[:60]}"
+        names = expected if isinstance(expected, list) else [expected]
+        return f"must be {' or '.join(_article(n) for n in names)}, not {json.dumps(error.instance)[:60]}"
     return error.message[:200]
 
 
@@ -138,6 +148,9 @@ def validate_schema(doc: Any, filename: str, positions: Positions | None) -> Non
 
     error = min(errors, key=lambda e: (relevance(e), format_path(_error_path(e))))
     path = _error_path(error)
+    unknown = _unknown_keys(error)
+    if unknown:  # point at the (first) unknown key itself, not at the mapping that holds it
+        path = path + (unknown[0],)
     mark = positions.find(path) if positions else None
     raise BridgeError(_describe(error), filename, *(mark or (None, None)), path=path)
 

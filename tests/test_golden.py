@@ -45,3 +45,13 @@ def test_golden(app: str) -> None:
     assert sorted(stored) == sorted(rendered)
     for rel in rendered:
         assert stored[rel] == rendered[rel], f"{app}/{rel} differs from the golden copy (UPDATE_GOLDEN=1 to accept)"
+
+
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_every_values_key_in_the_readme_has_a_description(app: str) -> None:
+    readme = _render(APPS[app])["README.md"].decode()
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    assert rows
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split(" | ")]
+        assert cells[-1], f"{app}: no description in {row}"
