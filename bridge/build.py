@@ -9,15 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BridgeError
+from .keys import unsupported_warnings
+from .lifecycle import lifecycle_hooks
 from .loader import Project
+from .mounts import bind_label, bind_persistence, plan_bind
 from .naming import (
-    dns1035_label,
     env_prefix,
     is_qualified_key,
     port_name,
     unique_labels,
     values_key,
 )
+from .oneshot import job_settings, oneshot_services, waits
+from .probes import probes
+from .providers import apply_providers
+from .reach import Names, published_service, service_names
 from .secrets import InstallValue, install_value, set_key
 from .units import duration_seconds, parse_bytes, parse_duration
 
@@ -47,6 +53,7 @@ DEFAULT_REQUESTS = {"cpu": "10m", "memory": "32Mi"}
 # Kubernetes caps a ConfigMap's or Secret's data at 1 MiB; keep room for the object's metadata.
 MAX_OBJECT_DATA = 1024 * 1024 - 4096
 WAIT_IMAGE = "busybox:1.36"
+JOB_WAIT_IMAGE = "curlimages/curl:8.10.1"
 
 
 @dataclass
@@ -54,14 +61,19 @@ class ServiceModel:
     name: str  # compose name
     key: str  # values key
     label: str  # DNS label used in object names
-    kind: str  # Deployment | DaemonSet
+    kind: str  # Deployment | DaemonSet | Job
     has_service: bool
-    alias: str | None  # ExternalName alias named like the compose service, when valid
+    aliases: list[str] = field(default_factory=list)  # headless Services named like the compose names
     volumes: list[dict] = field(default_factory=list)
     wait_for: list[dict] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
     models: list[dict] = field(default_factory=list)
     recreate: bool = False
+    bind_configs: list[dict] = field(default_factory=list)  # project files mounted from ConfigMaps
+
+    @property
+    def waits_for_jobs(self) -> bool:
+        return any(w["condition"] == "completed" for w in self.wait_for)
 
 
 @dataclass
@@ -162,6 +174,11 @@ def _resources(svc: dict) -> dict:
         requests["memory"] = quantity_bytes(int(svc["mem_reservation"]))
     for gpu in _gpu_devices(res):
         limits[gpu[0]] = str(gpu[1])
+    gpus = svc.get("gpus")
+    if gpus and "nvidia.com/gpu" not in limits:  # `gpus: all` or a list of device requests
+        count = 1 if gpus == "all" else sum(1 if g.get("count") in (None, "all") else int(g["count"])
+                                            for g in gpus if isinstance(g, dict)) or 1
+        limits["nvidia.com/gpu"] = str(count)
     if not requests and not limits:
         requests = dict(DEFAULT_REQUESTS)
     out: dict[str, dict] = {}
@@ -182,32 +199,6 @@ def _gpu_devices(res: dict) -> list[tuple[str, int]]:
             count = dev.get("count", 1)
             out.append((key, 1 if count in ("all", None) else int(count)))
     return out
-
-
-def _probe(hc: dict | None, warnings: list[str], svc: str) -> dict | None:
-    if not hc or hc.get("disable"):
-        return None
-    test = hc.get("test") or []
-    if not test or test[0] == "NONE":
-        return None
-    if test[0] == "CMD-SHELL":
-        command = ["/bin/sh", "-c", " ".join(test[1:])]
-    elif test[0] == "CMD":
-        command = list(test[1:])
-    else:
-        command = list(test)
-    if not command:
-        return None
-    probe: dict[str, Any] = {"exec": {"command": command}}
-    if hc.get("interval"):
-        probe["periodSeconds"] = duration_seconds(parse_duration(hc["interval"]))
-    if hc.get("timeout"):
-        probe["timeoutSeconds"] = duration_seconds(parse_duration(hc["timeout"]))
-    if hc.get("retries"):
-        probe["failureThreshold"] = max(1, int(hc["retries"]))
-    if hc.get("start_period"):
-        probe["initialDelaySeconds"] = duration_seconds(parse_duration(hc["start_period"]))
-    return probe
 
 
 def _user(svc: dict, warnings: list[str], name: str) -> dict:
@@ -380,7 +371,7 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
            embed_secrets: bool) -> Chart:
     data = project.data
     warnings: list[str] = []
-    services_data: dict[str, dict] = data.get("services") or {}
+    services_data, models_top = apply_providers(data.get("services") or {}, data.get("models") or {}, warnings)
     if not services_data:
         _warn(warnings, "the project has no services; the chart holds no workloads")
     labels = unique_labels(list(services_data), "services")
@@ -417,9 +408,12 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
         "One NetworkPolicy per compose network: pods accept traffic from pods on a shared network and,\n"
         "on published ports, from anywhere. Egress and DNS are not restricted."
     )
-    values["waitForDependencies"] = {"enabled": True, "image": WAIT_IMAGE, "timeoutSeconds": 300}
+    values["waitForDependencies"] = {"enabled": True, "image": WAIT_IMAGE, "jobImage": JOB_WAIT_IMAGE,
+                                     "timeoutSeconds": 300}
     comments[("waitForDependencies",)] = (
-        "depends_on: init containers wait until each dependency's Service accepts TCP connections."
+        "depends_on: init containers wait until each dependency is ready (its headless Service resolves)\n"
+        "or, for one-shots (condition: service_completed_successfully), until its Job completed (jobImage\n"
+        "reads the Job's status with a token allowed only that). timeoutSeconds bounds each wait."
     )
 
     # Named volumes -> PVCs.
@@ -449,11 +443,13 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
             "existingClaim": str(spec.get("name")) if spec.get("external") else "",
         }
         persistence[vkey] = entry
-        pvcs.append({"key": vkey, "label": vol_labels[vkey], "external": bool(spec.get("external"))})
+        pvcs.append({"key": vkey, "label": vol_labels[vkey], "external": bool(spec.get("external")),
+                     "component": f"data-{vol_labels[vkey]}"})
     values["persistence"] = persistence
     comments[("persistence",)] = (
-        "Named compose volumes, one PersistentVolumeClaim each. storageClass \"\" uses the cluster default;\n"
-        "existingClaim uses a claim you created; enabled: false uses an emptyDir instead."
+        "Named compose volumes, and bind-mounted data paths (\"<service>:<target>\"), one PersistentVolumeClaim\n"
+        "each. storageClass \"\" uses the cluster default; existingClaim uses a claim you created;\n"
+        "enabled: false uses an emptyDir instead."
     )
 
     # Secrets and configs -> Secret / ConfigMap objects with their content in files/.
@@ -470,7 +466,6 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
     comments[("configs",)] = "Compose configs. existingConfigMap: use a ConfigMap you created."
 
     # Models.
-    models_top = data.get("models") or {}
     runner = {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v) for k, v in DEFAULT_RUNNER.items()}
     used_models = sorted({m for svc in services_data.values() for m in (svc.get("models") or {})})
     refs: list[str] = []
@@ -512,6 +507,12 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
     for sname in sorted(services_data):
         svc = services_data[sname]
         ports_by_service[sname] = _ports(svc)
+    ctx = _Ctx(
+        project=project, services=services_data, ports_by_service=ports_by_service, vol_labels=vol_labels,
+        secret_models=secret_models, config_models=config_models, models_top=models_top, warnings=warnings,
+        pvcs=pvcs, labels=labels, names=service_names(services_data, warnings), oneshots=oneshot_services(services_data),
+        files=files, persistence=persistence,
+    )
     keys_seen: dict[str, str] = {}
     for sname in sorted(services_data):
         svc = services_data[sname]
@@ -523,10 +524,7 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
             )
         keys_seen[key] = sname
         label = labels[sname]
-        v, model = _service_values(
-            sname, svc, key, label, project, ports_by_service, vol_labels, secret_models, config_models, models_top,
-            warnings, pvcs, labels,
-        )
+        v, model = _service_values(sname, svc, key, label, ctx)
         values[key] = v
         comments[(key,)] = f"compose service `{sname}`"
         for net in sorted(svc.get("networks") or {}):
@@ -675,13 +673,37 @@ def _ports(svc: dict) -> list[dict]:
     return out
 
 
-def _service_values(
-    sname: str, svc: dict, key: str, label: str, project: Project, ports_by_service: dict[str, list[dict]],
-    vol_labels: dict[str, str], secret_models: list[dict], config_models: list[dict], models_top: dict,
-    warnings: list[str], pvcs: list[dict], labels: dict[str, str],
-) -> tuple[dict, ServiceModel]:
+@dataclass
+class _Ctx:
+    """What building one service needs from the whole project."""
+
+    project: Project
+    services: dict[str, dict]
+    ports_by_service: dict[str, list[dict]]
+    vol_labels: dict[str, str]
+    secret_models: list[dict]
+    config_models: list[dict]
+    models_top: dict
+    warnings: list[str]
+    pvcs: list[dict]
+    labels: dict[str, str]
+    names: dict[str, Names]
+    oneshots: set[str]
+    files: dict[str, bytes]
+    persistence: dict[str, Any]
+
+
+def _service_values(sname: str, svc: dict, key: str, label: str, ctx: _Ctx) -> tuple[dict, ServiceModel]:
+    project, warnings, names, labels = ctx.project, ctx.warnings, ctx.names, ctx.labels
+    ports_by_service, vol_labels, pvcs = ctx.ports_by_service, ctx.vol_labels, ctx.pvcs
+    secret_models, config_models, models_top = ctx.secret_models, ctx.config_models, ctx.models_top
     v: dict[str, Any] = {"enabled": True}
-    kind = "DaemonSet" if (svc.get("deploy") or {}).get("mode") == "global" else "Deployment"
+    if sname in ctx.oneshots:
+        kind = "Job"
+    elif (svc.get("deploy") or {}).get("mode") == "global":
+        kind = "DaemonSet"
+    else:
+        kind = "Deployment"
     replicas = (svc.get("deploy") or {}).get("replicas")
     if replicas is None:
         replicas = svc.get("scale")
@@ -738,15 +760,17 @@ def _service_values(
         sp["targetPort"] = name_map[sp["targetPort"]]
     v["ports"] = list(dedup.values())
     v["service"] = {"enabled": bool(service_ports), "type": "ClusterIP", "annotations": {}, "ports": service_ports}
+    v["published"] = published_service(svc, v["ports"])
 
     v["resources"] = _resources(svc)
     v["securityContext"] = _security(svc, sname, warnings)
     v["podSecurityContext"] = _pod_security(svc, sname, warnings)
-    hc = _probe(svc.get("healthcheck"), warnings, sname)
-    v["livenessProbe"] = hc or {}
-    v["readinessProbe"] = dict(hc) if hc else {}
+    readiness, startup = probes(svc.get("healthcheck"))
+    v["livenessProbe"] = {}  # compose never restarts an unhealthy container; set one here to do so
+    v["readinessProbe"] = readiness
+    v["startupProbe"] = startup
     tcp = next((cp for cp in v["ports"] if cp["protocol"] == "TCP"), None)
-    if not hc and tcp and not (svc.get("healthcheck") or {}).get("disable"):
+    if not readiness and tcp and not (svc.get("healthcheck") or {}).get("disable") and kind != "Job":
         # No healthcheck: the pod is ready once its first TCP port accepts connections.
         v["readinessProbe"] = {"tcpSocket": {"port": tcp["name"]}, "periodSeconds": 10, "failureThreshold": 3}
     node_selector, affinity = _placement(svc, sname, warnings)
@@ -767,23 +791,17 @@ def _service_values(
     grace = svc.get("stop_grace_period")
     v["terminationGracePeriodSeconds"] = duration_seconds(parse_duration(grace)) if grace else 30
     restart = svc.get("restart")
-    if restart and restart not in ("always", "unless-stopped"):
+    if kind == "Job":
+        v["job"] = job_settings(sname, svc, warnings)
+    elif restart and restart not in ("always", "unless-stopped"):
         _warn(warnings, f"service {sname}: restart: {restart} is not possible for a {kind}; pods always restart")
+    v["lifecycle"] = lifecycle_hooks(sname, svc, warnings)
     v["hostNetwork"] = svc.get("network_mode") == "host"
-    for unsupported in ("network_mode", "ipc", "pid", "devices", "links", "volumes_from", "external_links"):
-        if unsupported == "network_mode" and v["hostNetwork"]:
-            continue
-        if svc.get(unsupported):
-            _warn(warnings, f"service {sname}: {unsupported} has no Kubernetes equivalent here; ignored")
+    for text in unsupported_warnings(sname, svc):
+        _warn(warnings, text)
 
     # Volumes.
-    model = ServiceModel(sname, key, label, kind, bool(service_ports), None)
-    alias = dns1035_label(sname)
-    if alias and service_ports:
-        model.alias = alias
-    elif service_ports:
-        _warn(warnings, f"service {sname}: its name is not a valid Kubernetes Service name, so `{sname}` will not resolve "
-              f"in the cluster; use the chart's Service name instead")
+    model = ServiceModel(sname, key, label, kind, bool(service_ports), list(names[sname].aliases))
     mounts: list[dict] = []
     vol_names: set[str] = set()
 
@@ -812,9 +830,29 @@ def _service_values(
         elif vtype == "volume":
             entry.update({"name": vol_name("anon-" + target), "type": "emptyDir"})
         elif vtype == "bind":
-            entry.update({"name": vol_name("bind-" + target), "type": "bind", "hostPath": str(vol.get("source") or "")})
-            _warn(warnings, f"service {sname}: bind mount {vol.get('source')} -> {target} becomes an emptyDir "
-                  f"(hostPath.enabled=true uses the host path)")
+            source = str(vol.get("source") or "")
+            blabel = bind_label(label, target)
+            plan = plan_bind(source, target, bool(vol.get("read_only")), project.working_dir,
+                             f"files/mounts/{blabel}", ctx.files)
+            if plan.kind == "config":
+                entry.update({"name": vol_name("bind-" + target), "type": "bindConfig", "readOnly": True,
+                              "component": f"bind-{blabel}", "files": plan.files})
+                if len(plan.files) == 1 and plan.files[0].path == "":
+                    entry["subPath"] = plan.files[0].key  # a single file, mounted as that file
+                model.bind_configs.append(entry)
+            elif plan.kind == "data":
+                pkey = f"{sname}:{target}"
+                ctx.persistence[pkey] = bind_persistence()
+                pvcs.append({"key": pkey, "label": blabel, "external": False, "component": f"bind-{blabel}"})
+                entry.update({"name": vol_name("bind-" + target), "type": "persistentVolumeClaim", "volume": pkey,
+                              "claim": f"bind-{blabel}"})
+                _warn(warnings, f"service {sname}: bind mount {source} -> {target} {plan.reason}: it becomes a "
+                      f"PersistentVolumeClaim (values persistence.\"{pkey}\")")
+                model.recreate = True
+            else:
+                entry.update({"name": vol_name("host-" + target), "type": "bind", "hostPath": source})
+                _warn(warnings, f"service {sname}: bind mount of the host path {source} -> {target} has no "
+                      f"Kubernetes equivalent on a multi-node cluster; no volume unless hostPath.enabled=true")
         elif vtype == "tmpfs":
             entry.update({"name": vol_name("tmpfs-" + target), "type": "tmpfs"})
             size = (vol.get("tmpfs") or {}).get("size")
@@ -824,6 +862,9 @@ def _service_values(
             _warn(warnings, f"service {sname}: volume type {vtype} is not supported; ignored")
             continue
         mounts.append(entry)
+    if svc.get("shm_size"):
+        mounts.append({"mountPath": "/dev/shm", "readOnly": False, "name": vol_name("shm"), "type": "tmpfs",
+                       "sizeLimit": quantity_bytes(int(svc["shm_size"]))})
     for t in svc.get("tmpfs") or []:
         path, _, opts = str(t).partition(":")
         entry = {"mountPath": path, "readOnly": False, "name": vol_name("tmpfs-" + path), "type": "tmpfs"}
@@ -855,18 +896,8 @@ def _service_values(
     model.volumes = mounts
     model.models = model_bindings
 
-    # depends_on -> wait for the dependency's Service.
-    for dep, spec in sorted((svc.get("depends_on") or {}).items()):
-        cond = (spec or {}).get("condition", "service_started")
-        if cond == "service_completed_successfully":
-            continue
-        dep_ports = ports_by_service.get(dep) or []
-        if not dep_ports:
-            continue
-        first = next((p for p in dep_ports if p["protocol"] == "TCP"), None)
-        if first is None:
-            continue
-        model.wait_for.append({"service": dep, "key": values_key(dep), "label": labels[dep], "port": first["port"]})
+    # depends_on -> init containers that wait (see oneshot.py).
+    model.wait_for = waits(sname, svc, labels, {s: values_key(s) for s in ctx.services}, ctx.oneshots, warnings)
     v["waitFor"] = [w["service"] for w in model.wait_for]
     model.kind = kind
     return v, model

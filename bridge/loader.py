@@ -450,8 +450,8 @@ def finalize(data: dict, project: str) -> dict:
             if isinstance(value, list):
                 svc[key] = unique(("services", name, key), value)
 
-        if not svc.get("network_mode") and not svc.get("networks"):
-            svc["networks"] = {"default": None}
+        if not svc.get("network_mode") and not svc.get("networks") and not svc.get("provider"):
+            svc["networks"] = {"default": None}  # provider services run no container: no network
         if "default" in (svc.get("networks") or {}):
             uses_default = True
         services[name] = svc

@@ -664,6 +664,21 @@ def _sysctls(value: Any, ctx: Ctx, path: tuple) -> dict:
     return _kv_mapping(value, ctx, path)
 
 
+def _provider(value: Any, ctx: Ctx, path: tuple) -> Any:
+    """Provider options as compose-go holds them: every option a list of strings."""
+    value = _plain(value)
+    if not isinstance(value, dict):
+        return value
+    out = dict(value)
+    options = _plain(out.get("options"))
+    if isinstance(options, dict):
+        out["options"] = {
+            k: [scalar_text(_plain(x)) for x in v] if isinstance(v, list) else [scalar_text(_plain(v))]
+            for k, v in options.items()
+        }
+    return out
+
+
 def _devices(value: Any, ctx: Ctx, path: tuple) -> list:
     """`/dev/a[:/dev/b[:perms]]` -> `{source, target, permissions}` (permissions default to rwm, as
     compose-go's short syntax); long-syntax entries stay as written."""
@@ -699,6 +714,7 @@ _SERVICE_KEYS = {
     "depends_on": _depends_on,
     "deploy": _deploy,
     "devices": _devices,
+    "provider": _provider,
     "develop": _develop,
     "dns": _str_list,
     "dns_search": _str_list,

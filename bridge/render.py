@@ -36,11 +36,15 @@ GLOBAL_TEMPLATES = {
     "model-runner-pvc.yaml.j2": "templates/model-runner-pvc.yaml",
     "model-runner-pull-configmap.yaml.j2": "templates/model-runner-pull-configmap.yaml",
     "model-runner-pull-job.yaml.j2": "templates/model-runner-pull-job.yaml",
+    "job-waiter-rbac.yaml.j2": "templates/job-waiter-rbac.yaml",
 }
 SERVICE_TEMPLATES = {
     "workload.yaml.j2": "templates/{svc}-{kind}.yaml",
     "service.yaml.j2": "templates/{svc}-service.yaml",
     "service-alias.yaml.j2": "templates/{svc}-alias.yaml",
+    "headless-service.yaml.j2": "templates/{svc}-headless-service.yaml",
+    "published-service.yaml.j2": "templates/{svc}-published-service.yaml",
+    "bind-configmap.yaml.j2": "templates/{svc}-files-configmap.yaml",
     "published-networkpolicy.yaml.j2": "templates/{svc}-published-networkpolicy.yaml",
 }
 VOLUME_TEMPLATE = ("pvc.yaml.j2", "templates/volume-{vol}-pvc.yaml")
@@ -84,6 +88,10 @@ def yaml_scalar(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# Words YAML 1.1 (go-yaml v2, which Helm reads values with) takes for booleans or null, in any case.
+_YAML11_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
+
+
 def to_yaml(value: Any, indent: int = 0, comments: dict | None = None, path: tuple = ()) -> str:
     """Block YAML with optional `# comment` lines before keys; stable, sorted as given."""
     pad = " " * indent
@@ -98,8 +106,8 @@ def to_yaml(value: Any, indent: int = 0, comments: dict | None = None, path: tup
                 if path == () and lines:
                     lines.append("")
                 lines.extend(pad + "# " + line if line else pad + "#" for line in note.split("\n"))
-            key = yaml_scalar(k) if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", str(k)) or str(k) in (
-                "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~") else str(k)
+            plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", str(k)) and str(k).lower() not in _YAML11_WORDS
+            key = str(k) if plain else yaml_scalar(k)
             if isinstance(v, (dict, list)) and v:
                 lines.append(f"{pad}{key}:")
                 lines.append(to_yaml(v, indent + 2, comments, path + (k,)))

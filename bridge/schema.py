@@ -51,6 +51,15 @@ SERVICE_PORT = _obj(
     ["port"],
 )
 
+SERVICE = _obj(
+    {
+        "enabled": {"type": "boolean"},
+        "type": {"type": "string", "enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+        "annotations": STR_MAP,
+        "ports": {"type": "array", "items": SERVICE_PORT},
+    }
+)
+
 MODEL_BINDING = _obj(
     {
         "key": {"type": "string"},
@@ -81,19 +90,22 @@ def service_schema() -> dict:
             "env": ENV_LIST,
             "models": {"type": "array", "items": MODEL_BINDING},
             "ports": {"type": "array", "items": PORT},
-            "service": _obj(
-                {
-                    "enabled": {"type": "boolean"},
-                    "type": {"type": "string", "enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
-                    "annotations": STR_MAP,
-                    "ports": {"type": "array", "items": SERVICE_PORT},
-                }
-            ),
+            "service": SERVICE,
+            "published": SERVICE,
             "resources": RESOURCES,
             "securityContext": OBJ,
             "podSecurityContext": OBJ,
             "livenessProbe": OBJ,
             "readinessProbe": OBJ,
+            "startupProbe": OBJ,
+            "lifecycle": OBJ,
+            "job": _obj(
+                {
+                    "backoffLimit": {"type": "integer", "minimum": 0},
+                    "restartPolicy": {"type": "string", "enum": ["Never", "OnFailure"]},
+                },
+                ["backoffLimit", "restartPolicy"],
+            ),
             "nodeSelector": STR_MAP,
             "tolerations": {"type": "array", "items": OBJ},
             "affinity": OBJ,
@@ -169,6 +181,7 @@ def values_schema(chart: Chart) -> dict:
             {
                 "enabled": {"type": "boolean"},
                 "image": {"type": "string", "minLength": 1},
+                "jobImage": {"type": "string", "minLength": 1},
                 "timeoutSeconds": {"type": "integer", "minimum": 1},
             }
         ),

@@ -165,7 +165,7 @@ def check_project(project: dict, locate: Any = None) -> None:
     services = project.get("services", {})
     for name, svc in services.items():
         base = ("services", name)
-        if not svc.get("image") and not svc.get("build"):
+        if not svc.get("image") and not svc.get("build") and not svc.get("provider"):
             raise BridgeError(
                 f'service "{name}" has neither an image nor a build context specified',
                 **_where(locate, base),

@@ -20,6 +20,7 @@ CASES = {
     "envfiles": (["compose.yaml"], ()),
     "reset": (["compose.yaml", "override.yaml"], ()),
     "shortsyntax": (["compose.yaml"], ()),
+    "providers": (["compose.yaml"], ()),
 }
 
 # Files the reference accepts or rejects differently from us, with the reason. Nothing here may

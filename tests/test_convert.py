@@ -82,12 +82,22 @@ def test_ports_and_services(sink_docs: list[dict]) -> None:
     assert ports == {("http", 80, "TCP"), ("tcp-443", 443, "TCP"), ("udp-9000", 9000, "UDP"),
                      ("udp-9001", 9001, "UDP"), ("tcp-7000", 7000, "TCP")}
     assert all(len(p["name"]) <= 15 for p in svc["spec"]["ports"])
-    alias = one(sink_docs, "Service", "web-app")
-    assert alias["metadata"]["name"] == "web-app"
-    assert alias["spec"]["externalName"] == "rel-kitchen-sink-web-app.ns1.svc.cluster.local"
-    api = one(sink_docs, "Service", "-api")
+    # Published ports listen on the published port, as compose publishes them on the host.
+    published = one(sink_docs, "Service", "rel-kitchen-sink-web-app-published")
+    assert {(p["port"], p["targetPort"], p["protocol"]) for p in published["spec"]["ports"]} == {
+        (8080, "http", "TCP"), (8443, "tcp-443", "TCP"), (9000, "udp-9000", "UDP"), (9001, "udp-9001", "UDP")}
+    # Every service, ports or not, answers to its compose name on every port (headless Services).
+    selector = svc["spec"]["selector"]
+    for name in ("web-app", "web", "db", "api", "cache"):
+        alias = one(sink_docs, "Service", name)
+        assert alias["spec"]["clusterIP"] == "None"
+    assert one(sink_docs, "Service", "web")["spec"]["selector"] == selector  # hostname: web
+    db = one(sink_docs, "Service", "db")
+    assert db["spec"]["selector"]["app.kubernetes.io/component"] == "db"
+    assert [p["port"] for p in db["spec"]["ports"]] == [55555]  # no declared port: the placeholder
+    assert one(sink_docs, "Service", "rel-kitchen-sink-db-headless")["spec"]["clusterIP"] == "None"
+    api = one(sink_docs, "Service", "rel-kitchen-sink-api")
     assert [p["port"] for p in api["spec"]["ports"]] == [3000]
-    assert not [d for d in by_kind(sink_docs, "Service") if d["metadata"]["name"].endswith("-db")]
 
 
 def test_volumes(sink_docs: list[dict]) -> None:
@@ -96,7 +106,12 @@ def test_volumes(sink_docs: list[dict]) -> None:
     assert pvcs["rel-kitchen-sink-data-db-data"]["spec"]["resources"]["requests"]["storage"] == "5Gi"
     spec = one(sink_docs, "Deployment", "-web-app")["spec"]["template"]["spec"]
     vols = {v["name"]: v for v in spec["volumes"]}
-    assert vols["bind-srv-site"] == {"name": "bind-srv-site", "emptyDir": {}}
+    # ./site is a project directory: its files come from a ConfigMap, tree kept.
+    site = vols["bind-srv-site"]["configMap"]
+    assert site["name"] == "rel-kitchen-sink-bind-web-app-srv-site"
+    assert {i["path"] for i in site["items"]} == {
+        p.relative_to(FIXTURES / "kitchen-sink" / "site").as_posix()
+        for p in (FIXTURES / "kitchen-sink" / "site").rglob("*") if p.is_file()}
     assert vols["tmpfs-var-cache-nginx"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "64Mi"}
     assert vols["tmpfs-run"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "16Mi"}
     assert vols["sec-tls-cert"]["secret"]["items"] == [{"key": "tls-cert", "path": "tls-cert", "mode": 0o440}]
@@ -108,10 +123,14 @@ def test_volumes(sink_docs: list[dict]) -> None:
     assert one(sink_docs, "Deployment", "-web-app")["spec"]["strategy"]["type"] == "Recreate"
 
 
-def test_hostpath_opt_in(sink: Path) -> None:
+def test_hostpath_opt_in(sink: Path, sink_docs: list[dict]) -> None:
+    agent = one(sink_docs, "DaemonSet", "-node-agent")["spec"]["template"]["spec"]
+    assert "volumes" not in agent and "volumeMounts" not in agent["containers"][0]
     docs = template(sink, values={"hostPath.enabled": "true"})
-    vols = {v["name"]: v for v in one(docs, "Deployment", "-web-app")["spec"]["template"]["spec"]["volumes"]}
-    assert vols["bind-srv-site"]["hostPath"]["path"] == str(FIXTURES / "kitchen-sink" / "site")
+    agent = one(docs, "DaemonSet", "-node-agent")["spec"]["template"]["spec"]
+    vols = {v["name"]: v for v in agent["volumes"]}
+    assert vols["host-var-run-docker-sock"]["hostPath"]["path"] == "/var/run/docker.sock"
+    assert agent["containers"][0]["volumeMounts"][0]["readOnly"] is True
 
 
 def _install_args(output: str) -> list[str]:
@@ -212,13 +231,18 @@ def test_configs_stay_embedded(sink_docs: list[dict]) -> None:
 
 
 def test_healthcheck_probes(sink_docs: list[dict]) -> None:
+    """Readiness with compose's timings, a startupProbe over start_period, and no livenessProbe: compose
+    gates on health and never restarts an unhealthy container."""
     web = one(sink_docs, "Deployment", "-web-app")["spec"]["template"]["spec"]["containers"][0]
-    assert web["livenessProbe"] == {
-        "exec": {"command": ["/bin/sh", "-c", "curl -fsS http://localhost/ || exit 1"]},
-        "periodSeconds": 15, "timeoutSeconds": 3, "failureThreshold": 4, "initialDelaySeconds": 60,
-    }
+    check = {"command": ["/bin/sh", "-c", "curl -fsS http://localhost/ || exit 1"]}
+    assert web["readinessProbe"] == {"exec": check, "periodSeconds": 15, "timeoutSeconds": 3, "failureThreshold": 4}
+    assert web["startupProbe"] == {"exec": check, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 16}
+    assert "livenessProbe" not in web
     api = one(sink_docs, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
-    assert api["readinessProbe"]["exec"]["command"] == ["wget", "-qO-", "http://localhost:3000/health"]
+    # compose's defaults, not Kubernetes' (10s period, 1s timeout)
+    assert api["readinessProbe"] == {"exec": {"command": ["wget", "-qO-", "http://localhost:3000/health"]},
+                                     "periodSeconds": 30, "timeoutSeconds": 30, "failureThreshold": 3}
+    assert "startupProbe" not in api
     db = one(sink_docs, "Deployment", "-db")["spec"]["template"]["spec"]["containers"][0]
     assert "livenessProbe" not in db and "readinessProbe" not in db
 
@@ -266,9 +290,14 @@ def test_labels_annotations(sink_docs: list[dict]) -> None:
 def test_depends_on_waits_for_service(sink_docs: list[dict]) -> None:
     api = one(sink_docs, "Deployment", "-api")["spec"]["template"]["spec"]
     waits = {c["name"]: {e["name"]: e["value"] for e in c["env"]} for c in api["initContainers"]}
-    assert set(waits) == {"wait-for-cache"}  # db exposes no port: nothing to wait on
-    assert waits["wait-for-cache"]["HOST"] == "rel-kitchen-sink-cache"
-    assert waits["wait-for-cache"]["PORT"] == "6379"
+    # db exposes no port and is still awaited: its headless Service resolves once it is ready.
+    assert set(waits) == {"wait-for-cache", "wait-for-db"}
+    assert waits["wait-for-db"] == {"HOST": "rel-kitchen-sink-db-headless", "WHAT": "db", "CONDITION": "started",
+                                    "TIMEOUT": "300"}
+    web = one(sink_docs, "Deployment", "-web-app")["spec"]["template"]["spec"]
+    (wait,) = web["initContainers"]
+    assert {e["name"]: e["value"] for e in wait["env"]}["CONDITION"] == "healthy"
+    assert "nslookup" in wait["command"][2] and "gave up waiting" in wait["command"][2]
 
 
 def test_network_policies(sink_docs: list[dict]) -> None:
@@ -329,8 +358,11 @@ def test_web_app_named_port_and_bind_mount(tmp_path: Path) -> None:
     dep = one(docs, "Deployment", "-web-app")
     c = dep["spec"]["template"]["spec"]["containers"][0]
     assert c["ports"] == [{"containerPort": 80, "name": "http", "protocol": "TCP"}]
-    assert dep["spec"]["template"]["spec"]["volumes"] == [{"name": "bind-usr-share-nginx-html", "emptyDir": {}}]
-    assert not by_kind(docs, "PersistentVolumeClaim")
+    # ./html does not exist: compose would create it and keep what the app writes there, so a claim.
+    (vol,) = dep["spec"]["template"]["spec"]["volumes"]
+    claim = one(docs, "PersistentVolumeClaim", "-bind-web-app-usr-share-nginx-html")
+    assert vol == {"name": "bind-usr-share-nginx-html",
+                   "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}}
     values = (out / "values.yaml").read_text()
     assert "\nweb-app:\n" in values
 
@@ -360,7 +392,7 @@ def test_template_injection_is_inert(tmp_path: Path) -> None:
     assert container_env(dep)["X"] == hostile
     assert dep["spec"]["template"]["metadata"]["annotations"]["example.com/note"] == hostile
     assert c["volumeMounts"][0]["mountPath"] == f"/data/{hostile}"
-    assert c["livenessProbe"]["exec"]["command"][2] == f'echo "{hostile}" `id` $HOME'
+    assert c["readinessProbe"]["exec"]["command"][2] == f'echo "{hostile}" `id` $HOME'
 
 
 def test_output_is_deterministic(tmp_path: Path) -> None:

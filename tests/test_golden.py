@@ -18,6 +18,7 @@ APPS = {
     "models": ["models/compose.yaml"],
     "chat": ["../../examples/chat/compose.yaml"],
     "rag": ["../../examples/rag/compose.yaml"],
+    "shop": ["../../examples/shop/compose.yaml"],
 }
 
 

@@ -126,6 +126,18 @@ def test_every_runner_value_takes_effect(charts: dict[str, Path], tmp_path: Path
     }
     vf = tmp_path / "values.yaml"
     vf.write_text(yaml.safe_dump(values))
+    # clusterEndpoint: a runner elsewhere replaces the in-chart one; models are pulled into it and awaited there.
+    elsewhere = template(charts["chat"], values_file=vf)
+    validate(elsewhere)
+    assert not [d for d in elsewhere if "model-runner" in d["metadata"]["name"] and d["kind"] != "ConfigMap"]
+    assert container_env(one(elsewhere, "Job", "-model-pull-1"))["RUNNER"] == "http://runner.example:8080"
+    wait = next(c for c in one(elsewhere, "Deployment", "-chat")["spec"]["template"]["spec"]["initContainers"]
+                if c["name"] == "wait-for-models")
+    assert {e["name"]: e["value"] for e in wait["env"]} == {"RUNNER": "http://runner.example:8080", "TIMEOUT": "600"}
+    assert "gave up waiting for model" in wait["command"][2]
+    assert container_env(one(elsewhere, "Deployment", "-chat"))["LLM_URL"] == "http://runner.example:8080/engines/v1/"
+    values["modelRunner"]["clusterEndpoint"] = ""
+    vf.write_text(yaml.safe_dump(values))
     docs = template(charts["chat"], values_file=vf)
     validate(docs)
     pod = one(docs, "Deployment", "-model-runner")["spec"]["template"]["spec"]
@@ -148,7 +160,7 @@ def test_every_runner_value_takes_effect(charts: dict[str, Path], tmp_path: Path
     job = one(docs, "Job", "-model-pull-1")
     assert job["spec"]["activeDeadlineSeconds"] == 600
     assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "mirror/curl:8"
-    assert container_env(one(docs, "Deployment", "-chat"))["LLM_URL"] == "http://runner.example:8080/engines/v1/"
+    assert container_env(one(docs, "Deployment", "-chat"))["LLM_URL"] == "http://rel-chat-model-runner/engines/v1/"
     host = template(charts["chat"], values={"modelRunner.hostEndpoint": "http://192.168.65.254:12434/engines/v1/"})
     assert container_env(one(host, "Deployment", "-chat"))["LLM_URL"] == "http://192.168.65.254:12434/engines/v1/"
 
@@ -234,3 +246,26 @@ def test_corpus_model_apps_both_modes(name: str, tmp_path: Path) -> None:
                 assert env[url_var] == expected
                 if model_var != url_var:
                     assert env[model_var] == project.data["models"][key]["model"]
+
+
+def test_provider_services_are_models(tmp_path: Path) -> None:
+    out = tmp_path / "chart"
+    project = load(Options(files=[str(FIXTURES / "providers" / "compose.yaml")], environ={}))
+    chart = build_chart(project)
+    write_chart(render_chart(chart), out)
+    assert sorted(s.name for s in chart.services) == ["app", "db", "worker"]  # no pod for a provider
+    assert [m["ref"] for m in chart.models] == ["ai/smollm2", "ai/all-minilm"]  # by model key: chat-llm, embedder
+    lint([out], 4)
+    for mode in ({}, {"modelRunner.enabled": "true"}):
+        docs = template(out, values=mode)
+        validate(docs)
+        env = container_env(one(docs, "Deployment", "-app"))
+        endpoint = "http://rel-providers-model-runner/engines/v1/" if mode else \
+            "http://host.docker.internal:12434/engines/v1/"
+        assert env["CHAT-LLM_MODEL"] == "ai/smollm2" and env["CHAT-LLM_URL"] == endpoint
+        assert env["EMBEDDER_MODEL"] == "ai/all-minilm" and env["EMBEDDER_URL"] == endpoint
+        assert set(container_env(one(docs, "Deployment", "-worker"))) == {"CHAT-LLM_MODEL", "CHAT-LLM_URL"}
+    docs = template(out, values={"modelRunner.enabled": "true"})
+    configure = one(docs, "ConfigMap", "-model-runner-pull")["data"]
+    assert json.loads(configure["configure-0.json"]) == {"model": "ai/smollm2", "context-size": 2048,
+                                                         "runtime-flags": ["--temp", "0.2"]}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 from chartcheck import lint, template, validate
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bridge.build import build_chart
@@ -93,6 +93,7 @@ def projects(draw: st.DrawFn) -> dict:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@example({"services": {"Y": {"image": "nginx"}, "On": {"image": "nginx"}}})  # YAML 1.1 booleans as keys
 @given(projects())
 def test_generated_projects_convert_lint_and_validate(doc: dict) -> None:
     with tempfile.TemporaryDirectory() as tmp:

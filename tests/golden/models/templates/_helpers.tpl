@@ -54,3 +54,139 @@ com.docker.compose.service: {{ . | quote }}
 {{- .Values.modelRunner.hostEndpoint }}
 {{- end }}
 {{- end }}
+
+{{/* Ports of a service's headless Services: its container ports, or a placeholder when it declares
+none (DNS needs no port; the placeholder is the one compose-on-kubernetes used). */}}
+{{- define "models.headlessPorts" -}}
+{{- if .ports }}
+{{- range .ports }}
+- name: {{ .name }}
+  port: {{ .containerPort }}
+  targetPort: {{ .containerPort }}
+  protocol: {{ .protocol | default "TCP" }}
+{{- end }}
+{{- else }}
+- name: placeholder
+  port: 55555
+  targetPort: 55555
+  protocol: TCP
+{{- end }}
+{{- end }}
+
+{{/* A container's image and pull policy from a values image block. */}}
+{{- define "models.image" -}}
+{{- $tag := ternary (printf ":%s" .tag) "" (ne (toString .tag) "") }}
+{{- $digest := ternary (printf "@%s" .digest) "" (ne (toString .digest) "") -}}
+image: {{ printf "%s%s%s" .repository $tag $digest | quote }}
+imagePullPolicy: {{ .pullPolicy }}
+{{- end }}
+
+{{/* One init container that waits, with a time limit and a log line naming what it awaits; call with
+(dict "root" $ "wait" (dict "name" "condition" "what" "host" "job")). condition: started | healthy
+(the dependency's headless Service resolves: it lists only ready pods), completed (its Job reports
+Complete), models (the runner lists every model the service uses). */}}
+{{- define "models.waitContainer" -}}
+{{- $root := .root }}
+{{- $w := .wait -}}
+- name: {{ $w.name }}
+  {{- if eq $w.condition "models" }}
+  image: {{ $root.Values.modelRunner.prePull.image | quote }}
+  command:
+    - /bin/sh
+    - -c
+    - |
+      end=$(( $(date +%s) + TIMEOUT ))
+      while IFS= read -r m; do
+        [ -n "$m" ] || continue
+        until curl -fsS -o /dev/null "$RUNNER/models/$m"; do
+          if [ "$(date +%s)" -ge "$end" ]; then echo "gave up waiting for model $m after ${TIMEOUT}s"; exit 1; fi
+          echo "waiting for model $m on $RUNNER"; sleep 5
+        done
+      done < /models/list
+  env:
+    - name: RUNNER
+      value: {{ include "models.modelRunnerBase" $root | quote }}
+    - name: TIMEOUT
+      value: {{ $root.Values.modelRunner.prePull.timeoutSeconds | quote }}
+  volumeMounts:
+    - name: model-list
+      mountPath: /models
+      readOnly: true
+  {{- else if eq $w.condition "completed" }}
+  image: {{ $root.Values.waitForDependencies.jobImage | quote }}
+  command:
+    - /bin/sh
+    - -c
+    - |
+      sa=/var/run/secrets/kubernetes.io/serviceaccount
+      url="https://kubernetes.default.svc/apis/batch/v1/namespaces/$(cat $sa/namespace)/jobs/$JOB"
+      end=$(( $(date +%s) + TIMEOUT ))
+      echo "waiting for one-shot $WHAT (Job $JOB) to complete"
+      while :; do
+        status=$(curl -sS --cacert "$sa/ca.crt" -H "Authorization: Bearer $(cat $sa/token)" "$url" | tr -d ' \n')
+        case "$status" in
+          *'"type":"Complete","status":"True"'*) echo "$WHAT completed"; exit 0 ;;
+          *'"type":"Failed","status":"True"'*) echo "one-shot $WHAT failed (Job $JOB)"; exit 1 ;;
+        esac
+        if [ "$(date +%s)" -ge "$end" ]; then echo "gave up waiting for $WHAT after ${TIMEOUT}s"; exit 1; fi
+        sleep 3
+      done
+  env:
+    - name: JOB
+      value: {{ $w.job | quote }}
+    - name: WHAT
+      value: {{ $w.what | quote }}
+    - name: TIMEOUT
+      value: {{ $root.Values.waitForDependencies.timeoutSeconds | quote }}
+  volumeMounts:
+    - name: job-waiter-token
+      mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+      readOnly: true
+  {{- else }}
+  image: {{ $root.Values.waitForDependencies.image | quote }}
+  command:
+    - /bin/sh
+    - -c
+    - |
+      end=$(( $(date +%s) + TIMEOUT ))
+      echo "waiting for $WHAT to be $CONDITION ($HOST)"
+      until nslookup "$HOST" >/dev/null 2>&1; do
+        if [ "$(date +%s)" -ge "$end" ]; then echo "gave up waiting for $WHAT after ${TIMEOUT}s"; exit 1; fi
+        sleep 2
+      done
+  env:
+    - name: HOST
+      value: {{ $w.host | quote }}
+    - name: WHAT
+      value: {{ $w.what | quote }}
+    - name: CONDITION
+      value: {{ $w.condition | quote }}
+    - name: TIMEOUT
+      value: {{ $root.Values.waitForDependencies.timeoutSeconds | quote }}
+  {{- end }}
+  resources:
+    requests: {cpu: 10m, memory: 16Mi}
+    limits: {cpu: 100m, memory: 64Mi}
+  securityContext:
+    allowPrivilegeEscalation: false
+    readOnlyRootFilesystem: true
+    runAsNonRoot: true
+    runAsUser: 65534
+    capabilities:
+      drop: [ALL]
+{{- end }}
+
+{{/* "true" when the chart deploys its own model runner (enabled, and no clusterEndpoint elsewhere). */}}
+{{- define "models.inChartRunner" -}}
+{{- if and .Values.modelRunner.enabled (not .Values.modelRunner.clusterEndpoint) }}true{{ end }}
+{{- end }}
+
+{{/* Base URL of the model runner the chart pulls models into and waits on: clusterEndpoint without its
+/engines/v1/ suffix, else the in-chart runner Service. */}}
+{{- define "models.modelRunnerBase" -}}
+{{- if .Values.modelRunner.clusterEndpoint }}
+{{- regexReplaceAll "/engines(/llama\\.cpp)?/v1/?$" .Values.modelRunner.clusterEndpoint "" | trimSuffix "/" }}
+{{- else }}
+{{- printf "http://%s" (include "models.component" (dict "root" . "component" "model-runner")) }}
+{{- end }}
+{{- end }}

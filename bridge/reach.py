@@ -1,0 +1,122 @@
+"""Names and Services: every compose name of a service resolves in the cluster, on every port.
+
+On a compose network a service is reachable by its name, its network aliases, its container_name and
+the aliases other services give it with `links`, whether or not it declares ports. Here each service
+gets a headless Service (`clusterIP: None`: DNS answers with the ready pods' own IPs, so every port
+works, as compose-on-kubernetes did for intra-stack traffic), and each of its names that Kubernetes can
+hold becomes one more headless Service of that exact name with the same selector (values
+`serviceAliases.enabled`; off to install two releases in one namespace). Names Kubernetes cannot hold
+get a warning naming the variables that use them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .naming import dns1035_label
+
+# Port a headless Service lists when the service declares none (Kubernetes needs none for DNS; tools
+# that expect one get the placeholder compose-on-kubernetes used).
+PLACEHOLDER_PORT = 55555
+
+
+@dataclass
+class Names:
+    """The names one service answers to on its compose networks."""
+
+    service: str
+    aliases: list[str] = field(default_factory=list)  # valid names -> a headless Service each
+    invalid: list[str] = field(default_factory=list)  # names Kubernetes cannot hold
+
+
+def compose_names(services: dict[str, dict]) -> dict[str, list[str]]:
+    """Every name each service is reachable by, in compose's order: the service name, network aliases,
+    container_name, hostname, and aliases given by other services' `links`."""
+    names: dict[str, list[str]] = {s: [s] for s in services}
+
+    def add(service: str, name: str) -> None:
+        if service in names and name and name not in names[service]:
+            names[service].append(name)
+
+    for sname, svc in services.items():
+        for net in (svc.get("networks") or {}).values():
+            for alias in (net or {}).get("aliases") or []:
+                add(sname, str(alias))
+        if svc.get("container_name"):
+            add(sname, str(svc["container_name"]))
+        if svc.get("hostname"):
+            add(sname, str(svc["hostname"]))
+    for svc in services.values():
+        for link in svc.get("links") or []:
+            target, _, alias = str(link).partition(":")
+            add(target, alias or target)
+    return names
+
+
+def service_names(services: dict[str, dict], warnings: list[str]) -> dict[str, Names]:
+    """Which names become alias Services; a name two services claim goes to the first (sorted), with a
+    warning; names Kubernetes cannot hold are reported with the variables that use them."""
+    out: dict[str, Names] = {}
+    claimed: dict[str, str] = {}
+    all_names = compose_names(services)
+    for sname in sorted(services):
+        entry = Names(sname)
+        for name in all_names[sname]:
+            label = dns1035_label(name)
+            if label is None:
+                entry.invalid.append(name)
+                users = referencing_variables(services, name)
+                used = f" (used by {', '.join(users)})" if users else ""
+                warnings.append(f"service {sname}: the name {name!r} cannot be a Kubernetes Service name "
+                                f"(lower case, digits and '-', at most 63), so it does not resolve in the "
+                                f"cluster{used}; use the chart's Service name instead")
+                continue
+            if label in claimed and claimed[label] != sname:
+                warnings.append(f"service {sname}: the name {name!r} is also a name of service "
+                                f"{claimed[label]}; it resolves to {claimed[label]}")
+                continue
+            claimed[label] = sname
+            entry.aliases.append(label)
+        out[sname] = entry
+    return out
+
+
+def referencing_variables(services: dict[str, dict], name: str) -> list[str]:
+    """`service.VAR` for each environment variable whose value uses `name` as a host name."""
+    pattern = host_pattern(name)
+    found = []
+    for sname in sorted(services):
+        for key, value in sorted(((services[sname].get("environment")) or {}).items()):
+            if isinstance(value, str) and pattern.search(value):
+                found.append(f"{sname}.{key}")
+    return found
+
+
+def host_pattern(name: str) -> re.Pattern[str]:
+    """`name` used as a host: the whole value, `name:port`, `//name`, `@name`, followed by `/` or end."""
+    n = re.escape(name)
+    return re.compile(rf"(?:^|[/@=,\s(]){n}(?=$|[:/,\s)?])")
+
+
+def published_service(svc: dict, container_ports: list[dict]) -> dict:
+    """Values of the Service that listens on the *published* ports (`ports: ["8080:80"]`: port 8080 to
+    the container's 80), as compose publishes them on the host; its type comes from values
+    (ClusterIP by default, NodePort or LoadBalancer to reach it from outside)."""
+    by_target = {(p["containerPort"], p["protocol"]): p["name"] for p in container_ports}
+    ports: list[dict] = []
+    seen: set[tuple[int, str]] = set()
+    for p in svc.get("ports") or []:
+        published = str(p.get("published") or "")
+        if not published.isdigit():
+            continue  # no host port (or a random one): nothing is published on a known port
+        proto = str(p.get("protocol") or "tcp").upper()
+        proto = proto if proto in ("TCP", "UDP", "SCTP") else "TCP"
+        ident = (int(published), proto)
+        target = by_target.get((int(p["target"]), proto))
+        if ident in seen or target is None:
+            continue
+        seen.add(ident)
+        ports.append({"name": f"{proto.lower()}-{published}"[:15], "port": int(published), "targetPort": target,
+                      "protocol": proto})
+    return {"enabled": bool(ports), "type": "ClusterIP", "annotations": {}, "ports": ports}
