@@ -395,13 +395,15 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
     comments[("imagePullSecrets",)] = "Secrets for pulling images from private registries, e.g. [{name: regcred}]."
     values["serviceAliases"] = {"enabled": True}
     comments[("serviceAliases",)] = (
-        "ExternalName Services named like the compose services (db, redis, ...), so the app's own host names\n"
-        "resolve in the cluster. Disable to install two releases of this chart in one namespace."
+        "Headless Services named like the compose services and their other compose names (db, redis, network\n"
+        "aliases, container_name, links), so the app's own host names resolve to its pods on every port.\n"
+        "Disable to install two releases of this chart in one namespace."
     )
     values["hostPath"] = {"enabled": False}
     comments[("hostPath",)] = (
-        "Bind mounts from the compose file become hostPath volumes when enabled (single-node clusters only);\n"
-        "otherwise they are empty directories."
+        "Bind mounts of host paths outside the project (/var/run/docker.sock, /sys, ...) become hostPath\n"
+        "volumes when enabled (single-node clusters only); otherwise they are not mounted (project files are\n"
+        "ConfigMaps, data paths claims, either way)."
     )
     values["networkPolicies"] = {"enabled": True}
     comments[("networkPolicies",)] = (

@@ -1,0 +1,368 @@
+"""The behavioural oracle: does the rendered chart give the app what `docker compose up` gives it?
+
+Input: the canonical project as the real `docker-compose config --format json` prints it, the objects
+`helm template` renders, the project directory (for the bytes of mounted files) and bridge's warnings.
+Output: one Finding per thing a cluster would run differently from compose, by kind:
+
+- unresolved-name: a service uses another's compose name (in env, command, entrypoint, healthcheck or
+  a mounted file) and no Service of that name selects that service's pods;
+- port-not-served: a referenced port on a Service that is not headless and lacks it, or a declared
+  (`ports`/`expose`) or published port no container or Service serves;
+- file-not-in-chart: a project file or directory is mounted but its bytes are not at that path;
+- data-not-on-pvc: a named volume or a bind-mounted data path is not on a PersistentVolumeClaim;
+- oneshot-not-job / dependent-not-gated / dependency-not-gated: one-shots must be Jobs that their
+  dependents wait for, other depends_on entries must be waited on;
+- env-differs / command-differs: what the container gets after the kubelet's `$(VAR)`/`$$` expansion
+  differs from what compose passes;
+- probe-timing: a healthcheck's interval, timeout or retries not carried over;
+- key-unmapped: a compose key with no Kubernetes equivalent that bridge did not warn about.
+
+Names Kubernetes cannot hold are not findings when bridge warned about them (they are listed as
+`warned-name` in the report). The checks read manifests the way the API server and kubelet would;
+they share nothing with bridge's builders except the label encoding and the key table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge.keys import SERVICE_KEYS, WARN
+from bridge.naming import label_value
+from bridge.units import duration_seconds, parse_duration
+
+FINDING_KINDS = (
+    "unresolved-name", "port-not-served", "file-not-in-chart", "data-not-on-pvc", "oneshot-not-job",
+    "dependent-not-gated", "dependency-not-gated", "env-differs", "command-differs", "probe-timing",
+    "key-unmapped",
+)
+MAX_SCANNED_FILE = 256 * 1024
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    kind: str
+    service: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.service}: {self.detail}"
+
+
+def unescape(value: Any) -> Any:
+    """`docker compose config` writes a literal `$` as `$$`; the container gets one `$`."""
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, list):
+        return [unescape(v) for v in value]
+    return value
+
+
+def kubelet_expand(text: str, env: dict[str, str]) -> str:
+    """What the kubelet makes of a command, arg or env value: `$$` -> `$`, `$(NAME)` -> NAME's value
+    when NAME is defined earlier, anything else as written."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif text.startswith("$(", i):
+            end = text.find(")", i + 2)
+            name = text[i + 2:end] if end != -1 else None
+            if name is not None and name in env:
+                out.append(env[name])
+                i = end + 1
+            else:
+                out.append("$(")
+                i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def host_reference(name: str) -> re.Pattern[str]:
+    n = re.escape(name)
+    return re.compile(rf"(?:^|[/@=,\s(\"']){n}(?=$|[:/,\s)?\"';])")
+
+
+def compose_names(services: dict[str, dict]) -> dict[str, list[str]]:
+    """service -> every name it answers to on a compose network."""
+    names = {s: [s] for s in services}
+    for sname, svc in services.items():
+        for net in (svc.get("networks") or {}).values():
+            for alias in (net or {}).get("aliases") or []:
+                names[sname].append(str(alias))
+        for key in ("container_name", "hostname"):
+            if svc.get(key):
+                names[sname].append(str(svc[key]))
+    for svc in services.values():
+        for link in svc.get("links") or []:
+            target, _, alias = str(link).partition(":")
+            if target in names:
+                names[target].append(alias or target)
+    return {s: list(dict.fromkeys(n)) for s, n in names.items()}
+
+
+class Manifests:
+    """The rendered objects, indexed the way the checks look them up."""
+
+    def __init__(self, docs: list[dict]) -> None:
+        self.docs = docs
+        self.workloads: dict[str, dict] = {}
+        for d in docs:
+            if d.get("kind") in ("Deployment", "DaemonSet", "StatefulSet", "Job"):
+                service = ((d.get("metadata") or {}).get("labels") or {}).get("com.docker.compose.service")
+                if service is not None and not service.startswith("model-runner"):
+                    self.workloads.setdefault(service, d)
+        self.services = [d for d in docs if d.get("kind") == "Service"]
+        self.configmaps = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "ConfigMap"}
+
+    def workload(self, service: str) -> dict | None:
+        return self.workloads.get(label_value(service))
+
+    @staticmethod
+    def pod(workload: dict) -> dict:
+        return workload["spec"]["template"]
+
+    def selecting(self, workload: dict) -> list[dict]:
+        labels = (self.pod(workload).get("metadata") or {}).get("labels") or {}
+        out = []
+        for svc in self.services:
+            selector = (svc.get("spec") or {}).get("selector") or {}
+            if selector and all(labels.get(k) == v for k, v in selector.items()):
+                out.append(svc)
+        return out
+
+    def configmap_bytes(self, name: str, key: str) -> bytes | None:
+        cm = self.configmaps.get(name)
+        if cm is None:
+            return None
+        if key in (cm.get("data") or {}):
+            return cm["data"][key].encode()
+        if key in (cm.get("binaryData") or {}):
+            import base64
+
+            return base64.b64decode(cm["binaryData"][key])
+        return None
+
+
+def _texts(svc: dict, project_dir: Path) -> list[str]:
+    texts = [str(v) for v in (svc.get("environment") or {}).values() if v is not None]
+    for key in ("command", "entrypoint"):
+        texts += [str(v) for v in svc.get(key) or []]
+    texts += [str(v) for v in ((svc.get("healthcheck") or {}).get("test") or [])]
+    for vol in svc.get("volumes") or []:
+        if vol.get("type") != "bind":
+            continue
+        src = Path(str(vol.get("source") or ""))
+        if not _inside(src, project_dir):
+            continue  # host paths are not the app's own files
+        for path in ([src] if src.is_file() else sorted(src.rglob("*"))[:500] if src.is_dir() else []):
+            if path.is_file() and path.stat().st_size <= MAX_SCANNED_FILE:
+                try:
+                    texts.append(path.read_text())
+                except (UnicodeDecodeError, OSError):
+                    pass
+    return [unescape(t) for t in texts]
+
+
+def _inside(path: Path, project_dir: Path) -> bool:
+    try:
+        resolved, root = path.resolve(), project_dir.resolve()
+    except OSError:
+        return False
+    return resolved == root or root in resolved.parents
+
+
+def _seconds(value: Any, default: int) -> int:
+    return max(1, duration_seconds(parse_duration(value))) if value else default
+
+
+def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str],
+          stats: Counter[str] | None = None) -> tuple[list[Finding], list[str]]:
+    """(findings, names bridge warned it cannot represent); `stats` counts what was checked."""
+    seen: Counter[str] = stats if stats is not None else Counter()
+    m = Manifests(docs)
+    all_services: dict[str, dict] = project.get("services") or {}
+    services = {n: s for n, s in all_services.items() if not s.get("provider")}
+    names = compose_names(services)
+    findings: list[Finding] = []
+    warned: list[str] = []
+
+    def add(kind: str, service: str, detail: str) -> None:
+        findings.append(Finding(kind, service, detail))
+
+    workloads = {}
+    for name in services:
+        w = m.workload(name)
+        if w is None:
+            add("dependency-not-gated", name, "no workload runs this service")
+        else:
+            workloads[name] = w
+
+    # Names and ports other services use.
+    for sname, svc in services.items():
+        texts = _texts(svc, project_dir)
+        for tname, tnames in names.items():
+            if tname not in workloads:
+                continue
+            for n in tnames:
+                pattern = host_reference(n)
+                if not any(pattern.search(t) for t in texts):
+                    continue
+                seen["name references"] += 1
+                resolving = [s for s in m.selecting(workloads[tname]) if s["metadata"]["name"] == n]
+                if not resolving:
+                    if any(f"the name {n!r} cannot be a Kubernetes Service name" in w for w in warnings):
+                        warned.append(f"{sname} -> {n}")
+                    else:
+                        add("unresolved-name", sname, f"uses {n!r} (service {tname}), which resolves to no Service "
+                                                      f"selecting {tname}'s pods")
+                    continue
+                target = resolving[0]
+                if target["spec"].get("clusterIP") != "None":
+                    served = {p["port"] for p in target["spec"].get("ports") or []}
+                    for t in texts:
+                        for port in re.findall(rf"(?:^|[/@=,\s]){re.escape(n)}:(\d+)", t):
+                            if int(port) not in served:
+                                add("port-not-served", sname, f"{n}:{port} but Service {n} serves {sorted(served)}")
+
+    for sname, svc in services.items():
+        w = workloads.get(sname)
+        if w is None:
+            continue
+        pod = m.pod(w)["spec"]
+        container = pod["containers"][0]
+        # Declared and published ports.
+        cports = {(p["containerPort"], p.get("protocol", "TCP")) for p in container.get("ports") or []}
+        selecting = m.selecting(w)
+        for p in svc.get("ports") or []:
+            seen["declared ports"] += 1
+            proto = str(p.get("protocol") or "tcp").upper()
+            target = int(p["target"])
+            if (target, proto) not in cports:
+                add("port-not-served", sname, f"declared port {target}/{proto} is no containerPort")
+            published = str(p.get("published") or "")
+            if published.isdigit() and not any(
+                    sp["port"] == int(published) and sp.get("protocol", "TCP") == proto
+                    for s in selecting for sp in s["spec"].get("ports") or []):
+                add("port-not-served", sname, f"published port {published}/{proto} is on no Service")
+        for e in svc.get("expose") or []:
+            port = str(e).split("/")[0].split("-")[0]
+            if port.isdigit() and not any(cp[0] == int(port) for cp in cports):
+                add("port-not-served", sname, f"exposed port {port} is no containerPort")
+
+        # Mounts.
+        mounts = {mt["mountPath"]: mt for mt in container.get("volumeMounts") or []}
+        volumes = {v["name"]: v for v in pod.get("volumes") or []}
+        for vol in svc.get("volumes") or []:
+            target = vol.get("target")
+            mount = mounts.get(target)
+            volume = volumes.get(mount["name"]) if mount else None
+            seen[f"{vol.get('type')} mounts"] += 1
+            if vol.get("type") == "volume" and vol.get("source"):
+                if volume is None or "persistentVolumeClaim" not in volume:
+                    add("data-not-on-pvc", sname, f"volume {vol['source']} at {target}")
+            elif vol.get("type") == "bind":
+                src = Path(str(vol.get("source") or ""))
+                if not _inside(src, project_dir):
+                    continue  # a host path: hostPath on request, warned otherwise
+                warned_mount = any(f"bind mount {src} -> {target}" in w for w in warnings)
+                if not src.exists() or (src.is_dir() and not any(src.iterdir())):
+                    if volume is None or "persistentVolumeClaim" not in volume:
+                        add("data-not-on-pvc", sname, f"data path {src} at {target}")
+                    continue
+                if volume is not None and "persistentVolumeClaim" in volume and warned_mount:
+                    continue  # a data directory, or too big for a ConfigMap: a claim, with a warning
+                if volume is None or "configMap" not in volume:
+                    add("file-not-in-chart", sname, f"{src} at {target} is not mounted from the chart")
+                    continue
+                items = {i["path"]: i["key"] for i in volume["configMap"].get("items") or []}
+                cm = volume["configMap"]["name"]
+                seen["project files/dirs compared byte for byte"] += 1
+                if src.is_file():
+                    key = mount.get("subPath") or items.get(src.name)
+                    if m.configmap_bytes(cm, key or "") != src.read_bytes():
+                        add("file-not-in-chart", sname, f"{src} at {target}: bytes differ")
+                else:
+                    for f in sorted(p for p in src.rglob("*") if p.is_file()):
+                        rel = f.relative_to(src).as_posix()
+                        if rel not in items or m.configmap_bytes(cm, items[rel]) != f.read_bytes():
+                            add("file-not-in-chart", sname, f"{f} at {target}/{rel}")
+
+        # Environment and command, as the kubelet hands them to the process.
+        env: dict[str, str] = {}
+        for e in container.get("env") or []:
+            env[e["name"]] = kubelet_expand(e.get("value", ""), env)
+        # `docker compose up` adds each model's variables, over any of the same name.
+        model_vars = set()
+        for key, binding in (svc.get("models") or {}).items():
+            prefix = key.upper().replace("-", "_")
+            model_vars |= {(binding or {}).get("endpoint_var") or f"{prefix}_URL",
+                           (binding or {}).get("model_var") or f"{prefix}_MODEL"}
+        for var in sorted(model_vars - set(env)):
+            add("env-differs", sname, f"model variable {var} missing")
+        for key, value in (svc.get("environment") or {}).items():
+            if value is None or key in model_vars:
+                continue
+            seen["env values"] += 1
+            if env.get(key) != unescape(str(value)):
+                add("env-differs", sname, f"{key}: compose {unescape(str(value))!r}, container {env.get(key)!r}")
+        for compose_key, k8s_key in (("entrypoint", "command"), ("command", "args")):
+            want = unescape(svc.get(compose_key))
+            if want is None:
+                continue
+            got = [kubelet_expand(str(a), env) for a in container.get(k8s_key) or []]
+            if got != list(want) and not (compose_key == "entrypoint" and want == [] and not got):
+                add("command-differs", sname, f"{compose_key}: compose {want!r}, container {k8s_key} {got!r}")
+
+        # Healthcheck timings.
+        hc = svc.get("healthcheck") or {}
+        test = hc.get("test") or []
+        if test and test[0] != "NONE" and not hc.get("disable"):
+            seen["healthchecks"] += 1
+            probe = container.get("readinessProbe") or {}
+            wanted = {"periodSeconds": _seconds(hc.get("interval"), 30), "timeoutSeconds": _seconds(hc.get("timeout"), 30),
+                      "failureThreshold": int(hc.get("retries") or 3)}
+            got = {k: probe.get(k) for k in wanted}
+            if got != wanted:
+                add("probe-timing", sname, f"healthcheck {wanted}, readinessProbe {got}")
+            if "livenessProbe" in container:
+                add("probe-timing", sname, "a livenessProbe restarts the container; compose never does")
+
+        # Compose keys with no Kubernetes equivalent must have warned.
+        for key in svc:
+            kind = SERVICE_KEYS.get(key, ("", "", None))[0]
+            if kind == WARN and not any(w.startswith(f"service {sname}: {key} ") for w in warnings):
+                add("key-unmapped", sname, f"{key} is neither mapped nor warned about")
+
+    # depends_on: one-shots are Jobs their dependents wait for; other dependencies are waited on.
+    oneshots = {dep for svc in services.values() for dep, spec in (svc.get("depends_on") or {}).items()
+                if (spec or {}).get("condition") == "service_completed_successfully"}
+    for dep in sorted(oneshots & set(workloads)):
+        if workloads[dep]["kind"] != "Job":
+            add("oneshot-not-job", dep, f"a {workloads[dep]['kind']} restarts it after it exits")
+    for sname, svc in services.items():
+        w = workloads.get(sname)
+        if w is None:
+            continue
+        inits = m.pod(w)["spec"].get("initContainers") or []
+        envs = [{e["name"]: e.get("value") for e in c.get("env") or []} for c in inits]
+        for dep, spec in (svc.get("depends_on") or {}).items():
+            spec = spec or {}
+            if dep not in workloads or spec.get("required") is False:
+                continue
+            seen["depends_on entries"] += 1
+            if dep in oneshots:
+                seen["one-shot dependents"] += 1
+                job = workloads[dep]["metadata"]["name"]
+                if not any(e.get("JOB") == job for e in envs):
+                    add("dependent-not-gated", sname, f"starts before one-shot {dep} (Job {job}) completed")
+            elif not any(e.get("WHAT") == dep for e in envs):
+                add("dependency-not-gated", sname, f"starts without waiting for {dep} ({spec.get('condition')})")
+    return sorted(set(findings)), warned

@@ -1,0 +1,148 @@
+"""The chart runs the app the way `docker compose up` runs it: the behavioural oracle
+(tests/support/behaviour.py) over our own fixtures and examples, and over every app in the shared corpus
+that docker-compose accepts. The report for the corpus: `python tests/support/behaviour_report.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from behaviour import check, kubelet_expand
+from chartcheck import template
+from conftest import CORPUS, FIXTURES, ROOT, corpus_files
+from oracle import oracle_env, run_oracle
+
+from bridge.build import build_chart
+from bridge.loader import Options, load
+from bridge.render import render_chart, write_chart
+
+OWN = {
+    "kitchen-sink": [FIXTURES / "kitchen-sink" / "compose.yaml"],
+    "multi": [FIXTURES / "multi" / "compose.yaml", FIXTURES / "multi" / "compose.override.yaml"],
+    "models": [FIXTURES / "models" / "compose.yaml"],
+    "providers": [FIXTURES / "providers" / "compose.yaml"],
+    "runtime": [FIXTURES / "runtime" / "compose.yaml"],
+    "shop": [ROOT / "examples" / "shop" / "compose.yaml"],
+    "chat": [ROOT / "examples" / "chat" / "compose.yaml"],
+    "rag": [ROOT / "examples" / "rag" / "compose.yaml"],
+    "agents": [ROOT / "examples" / "agents" / "compose.yaml"],
+}
+CHUNKS = 6
+
+
+def run_app(files: list[Path], binary: Path, out: Path, env: dict[str, str], stats=None) -> tuple[list, list] | None:
+    """Findings for one app, or None when docker-compose rejects it."""
+    rc, doc, _ = run_oracle(binary, files, env)
+    if rc != 0:
+        return None
+    project = load(Options(files=[str(f) for f in files], environ=env, cwd=str(files[0].parent)))
+    chart = build_chart(project)
+    write_chart(render_chart(chart), out)
+    return check(doc, template(out), Path(project.working_dir), chart.warnings, stats)
+
+
+def test_kubelet_expansion() -> None:
+    assert kubelet_expand("a$$b", {}) == "a$b"
+    assert kubelet_expand("$(X)-$(Y)", {"X": "1"}) == "1-$(Y)"
+    assert kubelet_expand("$$(X)", {"X": "1"}) == "$(X)"
+
+
+@pytest.mark.parametrize("app", sorted(OWN))
+def test_own_apps_run_like_compose(app: str, compose_binary: Path, tmp_path: Path) -> None:
+    result = run_app(OWN[app], compose_binary, tmp_path / "chart", oracle_env())
+    assert result is not None
+    findings, _ = result
+    assert [str(f) for f in findings] == []
+
+
+def _chunks() -> list:
+    if not corpus_files():
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"shared corpus not found at {CORPUS}"))]
+    return list(range(CHUNKS))
+
+
+@pytest.mark.parametrize("chunk", _chunks())
+def test_corpus_apps_run_like_compose(chunk: int, compose_binary: Path, tmp_path: Path) -> None:
+    env = oracle_env()
+    problems = []
+    for i, name in enumerate(corpus_files()[chunk::CHUNKS]):
+        result = run_app([CORPUS / name], compose_binary, tmp_path / f"chart{i}", env)
+        if result is not None:
+            problems += [f"{name}: {f}" for f in result[0]]
+    assert problems == []
+
+
+@pytest.fixture(scope="module")
+def runtime_app(compose_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    files = OWN["runtime"]
+    env = oracle_env()
+    _, doc, _ = run_oracle(compose_binary, files, env)
+    project = load(Options(files=[str(f) for f in files], environ=env))
+    chart = build_chart(project)
+    out = tmp_path_factory.mktemp("runtime") / "chart"
+    write_chart(render_chart(chart), out)
+    return doc, template(out), Path(project.working_dir), chart.warnings
+
+
+def _kinds(runtime_app: tuple, mutate) -> set[tuple[str, str]]:
+    import copy
+
+    doc, docs, folder, warnings = runtime_app
+    docs = copy.deepcopy(docs)
+    warnings = list(warnings)
+    mutate(docs, warnings)
+    return {(f.kind, f.service) for f in check(doc, docs, folder, warnings)[0]}
+
+
+def _workload(docs: list[dict], service: str) -> dict:
+    return next(d for d in docs if d["kind"] in ("Deployment", "Job")
+                and d["metadata"]["labels"].get("com.docker.compose.service") == service)
+
+
+def test_oracle_sees_what_a_cluster_would_break(runtime_app: tuple) -> None:
+    """The oracle is not vacuous: each defect of the first charts shows up as its finding."""
+    assert _kinds(runtime_app, lambda d, w: None) == set()
+
+    def drop_alias(docs: list[dict], _: list) -> None:
+        docs[:] = [d for d in docs if not (d["kind"] == "Service" and d["metadata"]["name"] == "database")]
+    assert ("unresolved-name", "app") in _kinds(runtime_app, drop_alias)
+
+    def empty_dir_for_config(docs: list[dict], _: list) -> None:
+        pod = _workload(docs, "gateway")["spec"]["template"]["spec"]
+        for v in pod["volumes"]:
+            if "configMap" in v:
+                v.pop("configMap")
+                v["emptyDir"] = {}
+    assert ("file-not-in-chart", "gateway") in _kinds(runtime_app, empty_dir_for_config)
+
+    def data_on_emptydir(docs: list[dict], _: list) -> None:
+        pod = _workload(docs, "database")["spec"]["template"]["spec"]
+        for v in pod["volumes"]:
+            if "persistentVolumeClaim" in v:
+                v.pop("persistentVolumeClaim")
+                v["emptyDir"] = {}
+    assert ("data-not-on-pvc", "database") in _kinds(runtime_app, data_on_emptydir)
+
+    def job_as_deployment(docs: list[dict], _: list) -> None:
+        _workload(docs, "migrate")["kind"] = "Deployment"
+    assert ("oneshot-not-job", "migrate") in _kinds(runtime_app, job_as_deployment)
+
+    def no_waits(docs: list[dict], _: list) -> None:
+        _workload(docs, "app")["spec"]["template"]["spec"].pop("initContainers")
+    assert {("dependent-not-gated", "app"), ("dependency-not-gated", "app")} <= _kinds(runtime_app, no_waits)
+
+    def unescaped(docs: list[dict], _: list) -> None:
+        c = _workload(docs, "app")["spec"]["template"]["spec"]["containers"][0]
+        for e in c["env"]:
+            e["value"] = e["value"].replace("$$", "$")
+        c["args"] = [a.replace("$$", "$") for a in c["args"]]
+    assert {("env-differs", "app"), ("command-differs", "app")} <= _kinds(runtime_app, unescaped)
+
+    def kubernetes_probe_defaults(docs: list[dict], _: list) -> None:
+        c = _workload(docs, "database")["spec"]["template"]["spec"]["containers"][0]
+        c["livenessProbe"] = dict(c["readinessProbe"], periodSeconds=10, timeoutSeconds=1)
+    assert ("probe-timing", "database") in _kinds(runtime_app, kubernetes_probe_defaults)
+
+    def silent(_: list, warnings: list) -> None:
+        warnings[:] = [w for w in warnings if not w.startswith("service app: ulimits")]
+    assert ("key-unmapped", "app") in _kinds(runtime_app, silent)
