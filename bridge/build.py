@@ -23,7 +23,7 @@ from .naming import (
 from .oneshot import job_settings, oneshot_services, waits
 from .probes import probes
 from .providers import apply_providers
-from .reach import Names, published_service, service_names
+from .reach import Names, published_service, service_names, sidecar_roots
 from .secrets import InstallValue, install_value, set_key
 from .units import duration_seconds, parse_bytes, parse_duration
 
@@ -70,10 +70,41 @@ class ServiceModel:
     models: list[dict] = field(default_factory=list)
     recreate: bool = False
     bind_configs: list[dict] = field(default_factory=list)  # project files mounted from ConfigMaps
+    # network_mode: service:X -- this service is a container in X's pod (sidecar_of), X lists it.
+    sidecar_of: str | None = None
+    sidecars: list[ServiceModel] = field(default_factory=list)
+
+    @property
+    def pod_label(self) -> str:
+        """Component label of the pods this service's containers run in."""
+        return self.sidecar_of or self.label
+
+    @property
+    def containers(self) -> list[ServiceModel]:
+        return [self, *self.sidecars]
+
+    @property
+    def pod_volumes(self) -> list[dict]:
+        return [m for c in self.containers for m in c.volumes]
+
+    @property
+    def pod_models(self) -> bool:
+        return any(c.models for c in self.containers)
+
+    @property
+    def pod_waits(self) -> list[dict]:
+        """The waits of every container in the pod, once each, none on the pod itself."""
+        seen, out = {self.name} | {c.name for c in self.sidecars}, []
+        for c in self.containers:
+            for w in c.wait_for:
+                if w["service"] not in seen:
+                    seen.add(w["service"])
+                    out.append(w)
+        return out
 
     @property
     def waits_for_jobs(self) -> bool:
-        return any(w["condition"] == "completed" for w in self.wait_for)
+        return any(w["condition"] == "completed" for w in self.pod_waits)
 
 
 @dataclass
@@ -513,7 +544,7 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
         project=project, services=services_data, ports_by_service=ports_by_service, vol_labels=vol_labels,
         secret_models=secret_models, config_models=config_models, models_top=models_top, warnings=warnings,
         pvcs=pvcs, labels=labels, names=service_names(services_data, warnings), oneshots=oneshot_services(services_data),
-        files=files, persistence=persistence,
+        files=files, persistence=persistence, sidecar_roots=sidecar_roots(services_data, warnings),
     )
     keys_seen: dict[str, str] = {}
     for sname in sorted(services_data):
@@ -534,6 +565,18 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
             model.networks.append(net_labels.get(net, net))
         service_models.append(model)
 
+    by_name = {m.name: m for m in service_models}
+    for model in service_models:
+        root = ctx.sidecar_roots.get(model.name)
+        if root is None:
+            continue
+        owner = by_name[root]
+        model.sidecar_of = owner.label
+        owner.sidecars.append(model)
+        owner.aliases += [a for a in model.aliases if a not in owner.aliases]
+        model.aliases = []
+        owner.recreate = owner.recreate or model.recreate
+        owner.networks = sorted(set(owner.networks) | set(model.networks))
     networks = [
         {"key": n, "label": net_labels[n], "services": sorted(s)} for n, s in sorted(networks_used.items()) if n in net_labels
     ]
@@ -693,6 +736,7 @@ class _Ctx:
     oneshots: set[str]
     files: dict[str, bytes]
     persistence: dict[str, Any]
+    sidecar_roots: dict[str, str]
 
 
 def _service_values(sname: str, svc: dict, key: str, label: str, ctx: _Ctx) -> tuple[dict, ServiceModel]:
@@ -763,6 +807,11 @@ def _service_values(sname: str, svc: dict, key: str, label: str, ctx: _Ctx) -> t
     v["ports"] = list(dedup.values())
     v["service"] = {"enabled": bool(service_ports), "type": "ClusterIP", "annotations": {}, "ports": service_ports}
     v["published"] = published_service(svc, v["ports"])
+    tcp_published = [p for p in v["published"]["ports"] if p["protocol"] == "TCP"]
+    if tcp_published:
+        # An Ingress in front of the first published TCP port, off until the operator names a host.
+        v["ingress"] = {"enabled": False, "className": "", "host": "", "path": "/", "port": tcp_published[0]["port"],
+                        "annotations": {}, "tls": []}
 
     v["resources"] = _resources(svc)
     v["securityContext"] = _security(svc, sname, warnings)
@@ -807,8 +856,11 @@ def _service_values(sname: str, svc: dict, key: str, label: str, ctx: _Ctx) -> t
     mounts: list[dict] = []
     vol_names: set[str] = set()
 
+    # Containers sharing a pod (network_mode: service:X) keep their volume names apart.
+    prefix = f"{label[:10].strip('-')}-" if sname in ctx.sidecar_roots else ""
+
     def vol_name(base: str) -> str:
-        n = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:50].strip("-") or "vol"
+        n = prefix + (re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:50].strip("-") or "vol")
         candidate, i = n, 2
         while candidate in vol_names:
             candidate = f"{n}-{i}"

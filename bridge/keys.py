@@ -70,7 +70,7 @@ SERVICE_KEYS: dict[str, tuple[str, str, Any]] = {
     "mem_swappiness": (WARN, "swappiness", 10),
     "memswap_limit": (WARN, "swap limit", "1g"),
     "models": (MAPPED, "model env vars and the modelRunner block", None),
-    "network_mode": (MAPPED, "host: hostNetwork; other modes warn", None),
+    "network_mode": (MAPPED, "host: hostNetwork; service:X: a container in X's pod; other modes warn", None),
     "networks": (MAPPED, "NetworkPolicies; aliases become headless Services", None),
     "oom_kill_disable": (WARN, "OOM killer switch", True),
     "oom_score_adj": (WARN, "OOM score", 100),
@@ -124,7 +124,7 @@ def unsupported_warnings(name: str, svc: dict) -> list[str]:
         if key not in DEPLOY_MAPPED and svc["deploy"][key] not in (None, [], {}):
             out.append(f"service {name}: deploy.{key} has no Kubernetes equivalent here; ignored")
     mode = svc.get("network_mode")
-    if mode and mode != "host":
+    if mode and mode != "host" and not str(mode).startswith("service:"):
         out.append(f"service {name}: network_mode {mode} has no Kubernetes equivalent; it runs in a pod of "
                    f"its own")
     for opt in svc.get("security_opt") or []:

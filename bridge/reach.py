@@ -120,3 +120,26 @@ def published_service(svc: dict, container_ports: list[dict]) -> dict:
         ports.append({"name": f"{proto.lower()}-{published}"[:15], "port": int(published), "targetPort": target,
                       "protocol": proto})
     return {"enabled": bool(ports), "type": "ClusterIP", "annotations": {}, "ports": ports}
+
+
+def sidecar_roots(services: dict[str, dict], warnings: list[str]) -> dict[str, str]:
+    """service -> the service whose pod it joins (`network_mode: service:X`, followed through chains),
+    as compose shares X's network namespace with it; `localhost` then reaches X as it does in compose."""
+    out: dict[str, str] = {}
+    for name in sorted(services):
+        seen, current = [name], name
+        while True:
+            mode = str(services[current].get("network_mode") or "")
+            target = mode[len("service:"):] if mode.startswith("service:") else None
+            if target is None or target not in services:
+                break
+            if target in seen:
+                warnings.append(f"service {name}: network_mode service: loops through {', '.join(seen)}; "
+                                f"it runs in a pod of its own")
+                current = name
+                break
+            seen.append(target)
+            current = target
+        if current != name:
+            out[name] = current
+    return out

@@ -44,6 +44,7 @@ SERVICE_TEMPLATES = {
     "service-alias.yaml.j2": "templates/{svc}-alias.yaml",
     "headless-service.yaml.j2": "templates/{svc}-headless-service.yaml",
     "published-service.yaml.j2": "templates/{svc}-published-service.yaml",
+    "ingress.yaml.j2": "templates/{svc}-ingress.yaml",
     "bind-configmap.yaml.j2": "templates/{svc}-files-configmap.yaml",
     "published-networkpolicy.yaml.j2": "templates/{svc}-published-networkpolicy.yaml",
 }
@@ -226,6 +227,8 @@ def render_chart(chart: Chart, templates: Path | None = None, chart_dir: str | N
         emit(template, path)
     for svc in chart.services:
         for template, pattern in SERVICE_TEMPLATES.items():
+            if svc.sidecar_of and template == "workload.yaml.j2":
+                continue  # a container in its network_mode service's pod
             emit(template, pattern.format(svc=svc.label, kind=svc.kind.lower()), svc=svc)
     for vol in chart.volumes:
         emit(VOLUME_TEMPLATE[0], VOLUME_TEMPLATE[1].format(vol=vol["label"]), vol=vol)

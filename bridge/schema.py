@@ -92,6 +92,17 @@ def service_schema() -> dict:
             "ports": {"type": "array", "items": PORT},
             "service": SERVICE,
             "published": SERVICE,
+            "ingress": _obj(
+                {
+                    "enabled": {"type": "boolean"},
+                    "className": {"type": "string"},
+                    "host": {"type": "string"},
+                    "path": {"type": "string", "pattern": "^/"},
+                    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                    "annotations": STR_MAP,
+                    "tls": {"type": "array", "items": OBJ},
+                }
+            ),
             "resources": RESOURCES,
             "securityContext": OBJ,
             "podSecurityContext": OBJ,

@@ -174,3 +174,13 @@ def test_model_providers_become_models_bound_like_compose_up() -> None:
     assert out["app"]["depends_on"] == {"db": {}}
     assert services["app"]["depends_on"] != out["app"]["depends_on"]  # the project is not changed
     assert "provider type 'awesomecloud'" in warnings[0]
+
+
+def test_network_mode_service_joins_the_pod_of_the_chain_end() -> None:
+    from bridge.reach import sidecar_roots
+
+    warnings: list[str] = []
+    services = {"vpn": {}, "app": {"network_mode": "service:vpn"}, "probe": {"network_mode": "service:app"},
+                "a": {"network_mode": "service:b"}, "b": {"network_mode": "service:a"}, "host": {"network_mode": "host"}}
+    assert sidecar_roots(services, warnings) == {"app": "vpn", "probe": "vpn"}
+    assert len(warnings) == 2 and all("loops" in w for w in warnings)

@@ -476,3 +476,15 @@ def test_colliding_names_are_reported(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["convert", str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "c")])
     assert result.exit_code == 1
     assert "both become 'web-app'" in result.output
+
+
+def test_optional_ingress_to_the_published_port(sink: Path) -> None:
+    assert not by_kind(template(sink), "Ingress")
+    docs = template(sink, values={"web-app.ingress.enabled": "true", "web-app.ingress.host": "shop.example.com",
+                                  "web-app.ingress.className": "nginx"})
+    validate(docs)
+    ingress = one(docs, "Ingress", "-web-app")
+    rule = ingress["spec"]["rules"][0]
+    assert rule["host"] == "shop.example.com" and ingress["spec"]["ingressClassName"] == "nginx"
+    backend = rule["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "rel-kitchen-sink-web-app-published", "port": {"number": 8080}}

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.keys import SERVICE_KEYS, WARN
-from bridge.naming import label_value
+from bridge.naming import dns_label, label_value
 from bridge.units import duration_seconds, parse_duration
 
 FINDING_KINDS = (
@@ -197,13 +197,28 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
     def add(kind: str, service: str, detail: str) -> None:
         findings.append(Finding(kind, service, detail))
 
+    # network_mode: service:X -- compose runs the service in X's network namespace: a container in X's pod.
+    def root_of(name: str) -> str:
+        seen = {name}
+        while str(services[name].get("network_mode") or "").startswith("service:"):
+            target = str(services[name]["network_mode"])[len("service:"):]
+            if target not in services or target in seen:
+                break
+            seen.add(target)
+            name = target
+        return name
+
     workloads = {}
+    containers: dict[str, dict] = {}
     for name in services:
-        w = m.workload(name)
-        if w is None:
+        w = m.workload(root_of(name))
+        pod_containers = m.pod(w)["spec"]["containers"] if w else []
+        mine = [c for c in pod_containers if c["name"] == dns_label(name)] or pod_containers[:1]
+        if w is None or (root_of(name) != name and not mine[0]["name"] == dns_label(name)):
             add("dependency-not-gated", name, "no workload runs this service")
         else:
             workloads[name] = w
+            containers[name] = mine[0]
 
     # Names and ports other services use.
     for sname, svc in services.items():
@@ -237,7 +252,7 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
         if w is None:
             continue
         pod = m.pod(w)["spec"]
-        container = pod["containers"][0]
+        container = containers[sname]
         # Declared and published ports.
         cports = {(p["containerPort"], p.get("protocol", "TCP")) for p in container.get("ports") or []}
         selecting = m.selecting(w)
@@ -355,8 +370,8 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
         envs = [{e["name"]: e.get("value") for e in c.get("env") or []} for c in inits]
         for dep, spec in (svc.get("depends_on") or {}).items():
             spec = spec or {}
-            if dep not in workloads or spec.get("required") is False:
-                continue
+            if dep not in workloads or spec.get("required") is False or root_of(dep) == root_of(sname):
+                continue  # (a dependency in the same pod starts with it)
             seen["depends_on entries"] += 1
             if dep in oneshots:
                 seen["one-shot dependents"] += 1
