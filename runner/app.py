@@ -103,9 +103,12 @@ KNOWN_FIELDS = {
 
 
 def check_fields(data: dict, kind: str) -> None:
+    """Fields the runner does not know are ignored, as llama-server and DMR ignore them: SDKs add new
+    ones every release (`prompt_cache_key`, `safety_identifier`, LangChain's and LiteLLM's extras).
+    Known fields of the wrong type are still a 400 (see _field)."""
     unknown = sorted(k for k in data if k not in KNOWN_FIELDS[kind])
     if unknown:
-        raise ApiError(400, f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(map(repr, unknown))}")
+        log.debug("ignoring request field%s %s", "s" if len(unknown) > 1 else "", ", ".join(unknown))
     n = data.get("n")
     if n is not None and n != 1:
         raise ApiError(400, "only n=1 is supported")

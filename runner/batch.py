@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import END, Job, Worker, template_formatter
+from .engine import END, Job, Worker, fallback_chat_format, template_formatter
 
 
 @dataclass
@@ -62,7 +62,7 @@ def _formatter(llm: Any, chat_template: str | None, chat_format: str | None) -> 
         template = (llm.metadata or {}).get("tokenizer.chat_template")
     if template:
         return template_formatter(llm, template)
-    name = chat_format or "llama-2"
+    name = chat_format or fallback_chat_format(llm.metadata) or "chatml"
     for candidate in (name.replace("-", "").replace(".", ""), name.replace("-", "_").replace(".", "_")):
         fn = getattr(f, f"format_{candidate}", None)
         if fn is not None:

@@ -143,6 +143,22 @@ class Job:
             self.cancel.set()
 
 
+# Chat formats by GGUF architecture, for models that ship no chat template; anything else gets ChatML,
+# the fallback llama-server uses. (llama-cpp-python's own fallback, llama-2, makes such models answer
+# with empty text.)
+_ARCHITECTURE_FORMATS = {"gemma": "gemma", "gemma2": "gemma", "gemma3": "gemma", "gemma3n": "gemma",
+                         "mistral": "mistral-instruct", "qwen": "qwen", "chatglm": "chatglm3"}
+
+
+def fallback_chat_format(metadata: dict | None) -> str | None:
+    """The format for a model whose GGUF has no chat template; None when it has one."""
+    metadata = metadata or {}
+    if metadata.get("tokenizer.chat_template"):
+        return None
+    arch = str(metadata.get("general.architecture") or "")
+    return _ARCHITECTURE_FORMATS.get(arch) or ("gemma" if arch.startswith("gemma") else "chatml")
+
+
 def template_formatter(llm: Any, template: str) -> Any:
     """A llama-cpp-python formatter for a Jinja chat template, with the model's BOS/EOS texts."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -197,6 +213,10 @@ class Worker:
         if self.chat_template and self.mode == COMPLETION and "chat_format" not in self.settings.load:
             # The artifact's chat template layer wins over the GGUF's built-in one, as in DMR.
             llm.chat_handler = template_formatter(llm, self.chat_template).to_chat_handler()
+        elif self.mode == COMPLETION and "chat_format" not in self.settings.load:
+            fallback = fallback_chat_format(llm.metadata)
+            if fallback:
+                llm.chat_format, llm.chat_handler = fallback, None
         self.metrics.observe_load(self.name, time.monotonic() - started)
         return llm
 

@@ -45,12 +45,47 @@ def _host(ref: Reference) -> str:
     return ref.registry
 
 
+def _url_allowed(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+class _SameHostAuthRedirect(urllib.request.HTTPRedirectHandler):
+    """Follows redirects, keeping the registry token only where the registry itself is the target.
+
+    The token is added as an unredirected header, which urllib drops on every redirect; registries
+    commonly redirect blob downloads to object storage (signed URLs that must not, and often cannot,
+    receive it), so it is put back only for a redirect to the very host it was issued for."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        auth = req.unredirected_hdrs.get("Authorization")
+        if new is not None and auth and urllib.parse.urlsplit(newurl).netloc == self.host:
+            new.add_unredirected_header("Authorization", auth)
+        return new
+
+
 class _Client:
     def __init__(self, ref: Reference, bearer: str | None) -> None:
         self.ref = ref
-        self.base = f"{'http' if _insecure() else 'https'}://{_host(ref)}/v2/{ref.repository}"
+        self.host = _host(ref)
+        self.base = f"{'http' if _insecure() else 'https'}://{self.host}/v2/{ref.repository}"
         self.token = bearer
         self.user_token = bearer is not None
+        self.opener = urllib.request.build_opener(_SameHostAuthRedirect(self.host))
+
+    def _check_realm(self, realm: str) -> None:
+        """The token service must be https, or plain http on the registry's own host when the registry
+        itself is insecure (a local test registry): never a host the challenge merely names."""
+        parts = urllib.parse.urlsplit(realm)
+        if parts.scheme == "https" and parts.netloc:
+            return
+        if parts.scheme == "http" and _insecure() and parts.netloc == self.host:
+            return
+        raise PullError(f"registry {self.host} names an untrusted token service {realm!r} "
+                        f"(https only; http only on the registry's own host with INSECURE_REGISTRY)")
 
     def _challenge(self, header: str) -> None:
         if self.user_token or not header.lower().startswith("bearer "):
@@ -59,6 +94,7 @@ class _Client:
         realm = params.pop("realm", None)
         if not realm:
             raise PullError("registry sent a bearer challenge without a realm")
+        self._check_realm(realm)
         params.setdefault("scope", f"repository:{self.ref.repository}:pull")
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(params)
         try:
@@ -74,9 +110,9 @@ class _Client:
         for attempt in range(2):
             req = urllib.request.Request(self.base + path, headers=dict(headers or {}))
             if self.token:
-                req.add_header("Authorization", f"Bearer {self.token}")
+                req.add_unredirected_header("Authorization", f"Bearer {self.token}")
             try:
-                return urllib.request.urlopen(req, timeout=120)
+                return self.opener.open(req, timeout=120)
             except urllib.error.HTTPError as exc:
                 if exc.code == 401 and attempt == 0:
                     self._challenge(exc.headers.get("WWW-Authenticate", ""))
@@ -240,6 +276,9 @@ def pull(source: str, store: Store, progress: Progress, bearer: str | None = Non
     with PULLS:
         try:
             if source.startswith(("http://", "https://")):
+                # The runner would fetch any URL from inside the cluster for whoever can reach it.
+                if not _url_allowed("MODELS_ALLOW_URL_PULLS"):
+                    raise PullError("pulling plain URLs is off; set MODELS_ALLOW_URL_PULLS=true to allow it")
                 return pull_url(source, store, progress)
             if source.startswith("file://"):
                 return pull_file(urllib.parse.urlparse(source).path, store)

@@ -16,7 +16,7 @@ from bridge.render import render_chart, write_chart
 
 EXAMPLES = ROOT / "examples"
 HOST = "http://host.docker.internal:12434/engines/v1/"
-RUNNER_KINDS = {"Deployment", "Service", "PersistentVolumeClaim", "Job", "ConfigMap"}
+RUNNER_KINDS = {"Deployment", "Service", "PersistentVolumeClaim", "Job", "ConfigMap", "NetworkPolicy"}
 
 
 def make_chart(compose: Path, out: Path) -> Path:
@@ -269,3 +269,19 @@ def test_provider_services_are_models(tmp_path: Path) -> None:
     configure = one(docs, "ConfigMap", "-model-runner-pull")["data"]
     assert json.loads(configure["configure-0.json"]) == {"model": "ai/smollm2", "context-size": 2048,
                                                          "runtime-flags": ["--temp", "0.2"]}
+
+
+def test_only_model_clients_reach_the_runner(charts: dict[str, Path]) -> None:
+    docs = template(charts["chat"], values={"modelRunner.enabled": "true"})
+    policy = one(docs, "NetworkPolicy", "-model-runner")
+    sources = policy["spec"]["ingress"][0]["from"]
+    assert sources[0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/instance": "rel",
+                                                        "models.compose-bridge.io/client": "true"}
+    assert sources[1]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "model-runner-pull"
+    assert one(docs, "Job", "-model-pull-1")["spec"]["template"]["metadata"]["labels"][
+        "app.kubernetes.io/component"] == "model-runner-pull"
+    chat = one(docs, "Deployment", "-chat")["spec"]["template"]["metadata"]["labels"]
+    assert chat["models.compose-bridge.io/client"] == "true"
+    assert not [d for d in template(charts["chat"], values={"modelRunner.enabled": "true",
+                                                              "networkPolicies.enabled": "false"})
+                if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-model-runner")]

