@@ -737,6 +737,12 @@ class _Ctx:
     files: dict[str, bytes]
     persistence: dict[str, Any]
     sidecar_roots: dict[str, str]
+    keys: dict[str, str] = field(default_factory=dict)  # service -> values key
+    volume_keys: set[str] = field(default_factory=set)  # named volumes that have a claim
+
+    def __post_init__(self) -> None:
+        self.keys = {s: values_key(s) for s in self.services}
+        self.volume_keys = {p["key"] for p in self.pvcs}
 
 
 def _service_values(sname: str, svc: dict, key: str, label: str, ctx: _Ctx) -> tuple[dict, ServiceModel]:
@@ -868,7 +874,7 @@ def _service_values(sname: str, svc: dict, key: str, label: str, ctx: _Ctx) -> t
         vol_names.add(candidate)
         return candidate
 
-    pvc_keys = {p["key"] for p in pvcs}
+    pvc_keys = ctx.volume_keys
     for vol in svc.get("volumes") or []:
         target = vol.get("target")
         if not target:
@@ -951,7 +957,7 @@ def _service_values(sname: str, svc: dict, key: str, label: str, ctx: _Ctx) -> t
     model.models = model_bindings
 
     # depends_on -> init containers that wait (see oneshot.py).
-    model.wait_for = waits(sname, svc, labels, {s: values_key(s) for s in ctx.services}, ctx.oneshots, warnings)
+    model.wait_for = waits(sname, svc, labels, ctx.keys, ctx.oneshots, warnings)
     v["waitFor"] = [w["service"] for w in model.wait_for]
     model.kind = kind
     return v, model
