@@ -52,8 +52,9 @@ DEFAULT_RUNNER = {
 DEFAULT_REQUESTS = {"cpu": "10m", "memory": "32Mi"}
 # Kubernetes caps a ConfigMap's or Secret's data at 1 MiB; keep room for the object's metadata.
 MAX_OBJECT_DATA = 1024 * 1024 - 4096
-WAIT_IMAGE = "busybox:1.36"
-JOB_WAIT_IMAGE = "curlimages/curl:8.10.1"
+# The waits resolve names and read Job status with curl: it resolves through libc, which applies the
+# pod's DNS search path (busybox's own nslookup, since 1.29, does not, so short names never resolve).
+WAIT_IMAGE = "curlimages/curl:8.10.1"
 
 
 @dataclass
@@ -441,12 +442,11 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
         "One NetworkPolicy per compose network: pods accept traffic from pods on a shared network and,\n"
         "on published ports, from anywhere. Egress and DNS are not restricted."
     )
-    values["waitForDependencies"] = {"enabled": True, "image": WAIT_IMAGE, "jobImage": JOB_WAIT_IMAGE,
-                                     "timeoutSeconds": 300}
+    values["waitForDependencies"] = {"enabled": True, "image": WAIT_IMAGE, "timeoutSeconds": 300}
     comments[("waitForDependencies",)] = (
         "depends_on: init containers wait until each dependency is ready (its headless Service resolves)\n"
-        "or, for one-shots (condition: service_completed_successfully), until its Job completed (jobImage\n"
-        "reads the Job's status with a token allowed only that). timeoutSeconds bounds each wait."
+        "or, for one-shots (condition: service_completed_successfully), until its Job completed (read with a\n"
+        "token allowed only that). image needs curl and sh; timeoutSeconds bounds each wait."
     )
 
     # Named volumes -> PVCs.

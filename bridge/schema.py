@@ -192,7 +192,6 @@ def values_schema(chart: Chart) -> dict:
             {
                 "enabled": {"type": "boolean"},
                 "image": {"type": "string", "minLength": 1},
-                "jobImage": {"type": "string", "minLength": 1},
                 "timeoutSeconds": {"type": "integer", "minimum": 1},
             }
         ),

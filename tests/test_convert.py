@@ -297,7 +297,9 @@ def test_depends_on_waits_for_service(sink_docs: list[dict]) -> None:
     web = one(sink_docs, "Deployment", "-web-app")["spec"]["template"]["spec"]
     (wait,) = web["initContainers"]
     assert {e["name"]: e["value"] for e in wait["env"]}["CONDITION"] == "healthy"
-    assert "nslookup" in wait["command"][2] and "gave up waiting" in wait["command"][2]
+    assert 'curl -s -o /dev/null --max-time 2 "http://$HOST:55555/"' in wait["command"][2]
+    assert "[ $? -ne 6 ] && break" in wait["command"][2] and "gave up waiting" in wait["command"][2]
+    assert wait["image"].startswith("curlimages/curl:")
 
 
 def test_network_policies(sink_docs: list[dict]) -> None:

@@ -113,7 +113,7 @@ Complete), models (the runner lists every model the service uses). */}}
       mountPath: /models
       readOnly: true
   {{- else if eq $w.condition "completed" }}
-  image: {{ $root.Values.waitForDependencies.jobImage | quote }}
+  image: {{ $root.Values.waitForDependencies.image | quote }}
   command:
     - /bin/sh
     - -c
@@ -150,10 +150,15 @@ Complete), models (the runner lists every model the service uses). */}}
     - |
       end=$(( $(date +%s) + TIMEOUT ))
       echo "waiting for $WHAT to be $CONDITION ($HOST)"
-      until nslookup "$HOST" >/dev/null 2>&1; do
+      while :; do
+        # curl's exit code 6 is "could not resolve host"; any other answer means the name resolved,
+        # that is, a ready pod is behind it (the port need not be open).
+        curl -s -o /dev/null --max-time 2 "http://$HOST:55555/"
+        [ $? -ne 6 ] && break
         if [ "$(date +%s)" -ge "$end" ]; then echo "gave up waiting for $WHAT after ${TIMEOUT}s"; exit 1; fi
         sleep 2
       done
+      echo "$WHAT is $CONDITION"
   env:
     - name: HOST
       value: {{ $w.host | quote }}
