@@ -19,6 +19,8 @@ from .naming import dns1035_label
 # Port a headless Service lists when the service declares none (Kubernetes needs none for DNS; tools
 # that expect one get the placeholder compose-on-kubernetes used).
 PLACEHOLDER_PORT = 55555
+# Service names a namespace may already hold for the cluster itself.
+RESERVED_NAMES = {"kubernetes"}
 
 
 @dataclass
@@ -71,6 +73,10 @@ def service_names(services: dict[str, dict], warnings: list[str]) -> dict[str, N
                 warnings.append(f"service {sname}: the name {name!r} cannot be a Kubernetes Service name "
                                 f"(lower case, digits and '-', at most 63), so it does not resolve in the "
                                 f"cluster{used}; use the chart's Service name instead")
+                continue
+            if label in RESERVED_NAMES:
+                warnings.append(f"service {sname}: the name {name!r} is taken by Kubernetes itself (the API "
+                                f"server's Service); it does not resolve to this service")
                 continue
             if label in claimed and claimed[label] != sname:
                 warnings.append(f"service {sname}: the name {name!r} is also a name of service "

@@ -35,6 +35,12 @@ def test_names_kubernetes_cannot_hold_warn_with_their_users() -> None:
     assert len(warnings) == 1 and "'search_engine'" in warnings[0] and "(used by app.URL)" in warnings[0]
 
 
+def test_the_api_servers_name_is_not_taken() -> None:
+    warnings: list[str] = []
+    assert service_names({"kubernetes": {}}, warnings)["kubernetes"].aliases == []
+    assert "taken by Kubernetes itself" in warnings[0]
+
+
 def test_a_name_two_services_claim_goes_to_the_first() -> None:
     warnings: list[str] = []
     services = {"a": {"networks": {"n": {"aliases": ["shared"]}}}, "b": {"networks": {"n": {"aliases": ["shared"]}}}}
