@@ -41,7 +41,8 @@ class BindPlan:
     reason: str = ""
 
 
-def _is_text(data: bytes) -> bool:
+def is_text(data: bytes) -> bool:
+    """Whether `data` can go into a ConfigMap's `data` (UTF-8), or needs `binaryData`."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -109,7 +110,7 @@ def plan_bind(source: str, target: str, read_only: bool, project_dir: str, chart
         if total > MAX_CONFIGMAP_DATA:
             return BindPlan("data", reason="is larger than the 1 MiB a ConfigMap holds")
         chart_file = f"{chart_prefix}/{i:04d}"  # numbered: no .helmignore pattern can drop it
-        planned.append(MountFile(_key(rel or src.name, used), rel, chart_file, _is_text(data)))
+        planned.append(MountFile(_key(rel or src.name, used), rel, chart_file, is_text(data)))
         blobs.append((chart_file, data))
     for chart_file, data in blobs:
         files[chart_file] = data

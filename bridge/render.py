@@ -20,6 +20,7 @@ import jinja2
 
 from .build import Chart
 from .errors import BridgeError
+from .mounts import is_text
 from .naming import label_value
 
 # Template file -> output path. `{svc}`, `{vol}`, ... make one file per object.
@@ -239,20 +240,12 @@ def render_chart(chart: Chart, templates: Path | None = None, chart_dir: str | N
     for config in chart.configs:
         if not config["external"]:
             emit(CONFIG_TEMPLATE[0], CONFIG_TEMPLATE[1].format(name=config["label"]), item=config,
-                 text=_is_text(chart.files.get(config["file"], b"")))
+                 text=is_text(chart.files.get(config["file"], b"")))
     for net in chart.networks:
         emit(NETWORK_TEMPLATE[0], NETWORK_TEMPLATE[1].format(name=net["label"]), net=net)
     for path, content in chart.files.items():
         out[path] = content
     return out
-
-
-def _is_text(content: bytes) -> bool:
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def write_chart(files: dict[str, bytes], dest: Path) -> None:
