@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 
 from .naming import dns1035_label
 
-# Port a headless Service lists when the service declares none (Kubernetes needs none for DNS; tools
-# that expect one get the placeholder compose-on-kubernetes used).
-PLACEHOLDER_PORT = 55555
+# (A headless Service of a service that declares no port lists the placeholder port 55555 that
+# compose-on-kubernetes used: templates/helpers.tpl.j2, headlessPorts.)
 # Service names a namespace may already hold for the cluster itself.
 RESERVED_NAMES = {"kubernetes"}
 
