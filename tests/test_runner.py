@@ -460,15 +460,15 @@ def test_interrupted_pull_resumes_with_range(tmp_path: Path, reg: str, tiny: byt
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     store.incomplete_path(digest).write_bytes(data[: len(data) // 2])
     seen: list[str | None] = []
-    real = urllib.request.urlopen
+    real = urllib.request.OpenerDirector.open
 
-    def spy(req, *a, **kw):  # record Range headers of blob requests
+    def spy(self, req, *a, **kw):  # record Range headers of blob requests (the client's own opener)
         if isinstance(req, urllib.request.Request) and "/blobs/" in req.full_url:
             seen.append(req.get_header("Range"))
-        return real(req, *a, **kw)
+        return real(self, req, *a, **kw)
 
     monkeypatch.setenv("INSECURE_REGISTRY", "true")
-    monkeypatch.setattr(regmod.urllib.request, "urlopen", spy)
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", spy)
     regmod.pull(str(parse(f"{reg}/ai/resume:v1")), store, lambda ev: None)
     assert f"bytes={len(data) // 2}-" in seen
     assert store.blob_path(digest).read_bytes() == data
