@@ -18,6 +18,7 @@ from .naming import (
     is_qualified_key,
     port_name,
     unique_labels,
+    unique_name,
     values_key,
 )
 from .oneshot import job_settings, oneshot_services, waits
@@ -866,13 +867,8 @@ def _service_values(sname: str, svc: dict, key: str, label: str, ctx: _Ctx) -> t
     prefix = f"{label[:10].strip('-')}-" if sname in ctx.sidecar_roots else ""
 
     def vol_name(base: str) -> str:
-        n = prefix + (re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:50].strip("-") or "vol")
-        candidate, i = n, 2
-        while candidate in vol_names:
-            candidate = f"{n}-{i}"
-            i += 1
-        vol_names.add(candidate)
-        return candidate
+        return unique_name(prefix + (re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:50].strip("-") or "vol"),
+                           vol_names)
 
     pvc_keys = ctx.volume_keys
     for vol in svc.get("volumes") or []:

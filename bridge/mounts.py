@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .naming import dns_label
+from .naming import dns_label, unique_name
 
 MAX_CONFIGMAP_DATA = 1024 * 1024 - 4096
 # Targets under which a read-write directory mount is data, not configuration.
@@ -52,13 +52,7 @@ def is_text(data: bytes) -> bool:
 
 def _key(rel: str, used: set[str]) -> str:
     base = re.sub(r"[^-._a-zA-Z0-9]+", "_", rel.replace("/", "__")).strip(".") or "file"
-    base = base[-200:]
-    key, i = base, 2
-    while key in used:
-        key = f"{base}-{i}"
-        i += 1
-    used.add(key)
-    return key
+    return unique_name(base[-200:], used)
 
 
 def _tree(root: Path) -> list[tuple[str, Path]]:

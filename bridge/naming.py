@@ -58,6 +58,16 @@ def unique_labels(names: list[str], kind: str, max_len: int = MAX_COMPONENT) -> 
     return out
 
 
+def unique_name(base: str, used: set[str]) -> str:
+    """`base`, or `base-2`, `base-3`, ... the first not in `used`; recorded in `used`."""
+    candidate, i = base, 2
+    while candidate in used:
+        candidate = f"{base}-{i}"
+        i += 1
+    used.add(candidate)
+    return candidate
+
+
 def port_name(protocol: str, port: int, wanted: str | None, used: set[str]) -> str:
     """An IANA_SVC_NAME (<= 15 chars, `[a-z0-9-]`, at least one letter) unique within a pod."""
     candidates = []
