@@ -18,6 +18,9 @@ _LOAD_OPTIONS = [
 ]
 
 
+FORK_WRITER_SERVICES = 50
+
+
 def load_options(func: Any) -> Any:
     for option in reversed(_LOAD_OPTIONS):
         func = option(func)
@@ -104,7 +107,7 @@ def convert(compose_file: str | None, files: tuple, profiles: tuple, env_files: 
 
     from .build import build_chart
     from .limits import check_limits
-    from .render import compare_chart, install_info, render_chart, write_chart
+    from .render import ChartWriter, compare_chart, install_info, render_chart
     from .versioning import check_chart_name, check_chart_version
 
     if compose_file:
@@ -121,9 +124,10 @@ def convert(compose_file: str | None, files: tuple, profiles: tuple, env_files: 
     dest = Path(output or f"{project.name}-chart")
     shown = os.path.relpath(dest, os.getcwd()) if not dest.is_absolute() else str(dest)
     chart_dir = shown if shown.startswith(("/", "../", "./")) else "./" + shown
-    rendered = render_chart(chart, Path(templates) if templates else None, chart_dir, os.getcwd())
-    check_limits(chart, rendered, project)
+    overrides = Path(templates) if templates else None
     if check:
+        rendered = render_chart(chart, overrides, chart_dir, os.getcwd())
+        check_limits(chart, rendered, project)
         problems = compare_chart(rendered, dest)
         if problems:
             click.echo(f"bridge: {dest} is out of date ({len(problems)} files differ):", err=True)
@@ -133,7 +137,11 @@ def convert(compose_file: str | None, files: tuple, profiles: tuple, env_files: 
         if not quiet:
             click.echo(f"{dest} is up to date")
         return
-    write_chart(rendered, dest)
+    # A writer process pays off once there are enough files to overlap with rendering (~8 per service).
+    with ChartWriter(dest, fork=len(chart.services) >= FORK_WRITER_SERVICES) as writer:
+        rendered = render_chart(chart, overrides, chart_dir, os.getcwd(), sink=writer.put)
+        check_limits(chart, rendered, project)
+        writer.commit()
     if not quiet:
         for warning in chart.warnings:
             click.echo(f"bridge: warning: {warning}", err=True)

@@ -179,6 +179,23 @@ def runner_schema() -> dict:
     )
 
 
+def _volume_schema() -> dict:
+    return _obj(
+        {
+            "enabled": {"type": "boolean"},
+            "size": QUANTITY,
+            "storageClass": {"type": "string"},
+            "accessModes": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "enum": ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]},
+            },
+            "existingClaim": {"type": "string"},
+        },
+        ["size"],
+    )
+
+
 def values_schema(chart: Chart) -> dict:
     props: dict[str, Any] = {
         "global": OBJ,
@@ -195,25 +212,8 @@ def values_schema(chart: Chart) -> dict:
                 "timeoutSeconds": {"type": "integer", "minimum": 1},
             }
         ),
-        "persistence": _obj(
-            {
-                key: _obj(
-                    {
-                        "enabled": {"type": "boolean"},
-                        "size": QUANTITY,
-                        "storageClass": {"type": "string"},
-                        "accessModes": {
-                            "type": "array",
-                            "minItems": 1,
-                            "items": {"type": "string", "enum": ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]},
-                        },
-                        "existingClaim": {"type": "string"},
-                    },
-                    ["size"],
-                )
-                for key in chart.values["persistence"]
-            }
-        ),
+        # One volume schema object for every volume: the encoder writes it out once (json_indented).
+        "persistence": _obj(dict.fromkeys(chart.values["persistence"], _volume_schema())),
         "secrets": _obj({
             k: _obj({"existingSecret": {"type": "string"}, "value": {"type": "string"}}) for k in chart.values["secrets"]
         }),
