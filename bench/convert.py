@@ -29,9 +29,29 @@ def compose_binary() -> str:
     return str(Path(compose.__file__).parent / "docker-compose")
 
 
+BRIDGE: list[str] = []
+
+
 def bridge_cmd() -> list[str]:
-    exe = Path(sys.executable).parent / "bridge"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bridge"]
+    return BRIDGE
+
+
+def installed_bridge(folder: Path) -> list[str]:
+    """`bridge` as users have it: a regular (non-editable), byte-compiled install in its own venv.
+    The venv sees this venv's dependencies through a .pth line, and nothing of the editable install
+    (whose import hook costs ~20 ms per start)."""
+    import site
+    import venv
+
+    venv.EnvBuilder(with_pip=False).create(folder)
+    py = folder / "bin" / "python"
+    purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (Path(purelib) / "bench-deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "--ignore-installed", "--compile", str(ROOT)], check=True,
+                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""})
+    return [str(folder / "bin" / "bridge")]
 
 
 def generate(n: int) -> str:
@@ -83,19 +103,47 @@ def median_run(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int]:
     return statistics.median(times), peak
 
 
-def bench_sizes(sizes: list[int], runs: int) -> dict[int, tuple[float, float]]:
+def paired_runs(cmds: list[list[str]], cwd: Path, runs: int) -> list[tuple[float, int]]:
+    """Median wall time and peak RSS of each command, the commands taking turns in every round so a
+    busy moment of the machine falls on all of them alike."""
+    times: list[list[float]] = [[] for _ in cmds]
+    peaks = [0] * len(cmds)
+    for _ in range(runs):
+        for i, cmd in enumerate(cmds):
+            t, rss, rc = run(cmd, cwd)
+            if rc != 0:
+                raise SystemExit(f"failed ({rc}): {' '.join(cmd)}")
+            times[i].append(t)
+            peaks[i] = max(peaks[i], rss)
+    return [(statistics.median(t), p) for t, p in zip(times, peaks, strict=True)]
+
+
+def helm_binary() -> str:
+    local = ROOT / ".tools" / "helm4"
+    return str(local) if local.exists() else "helm"
+
+
+def bench_sizes(sizes: list[int], runs: int, helm: bool) -> dict[int, tuple[float, float]]:
     print(f"{'services':>8} {'bridge convert':>15} {'docker-compose':>15} {'ratio':>7} {'bridge RSS':>11} {'dc RSS':>9}")
     out = {}
     dc = compose_binary()
+    helm_rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             folder = Path(tmp) / f"s{n}"
             folder.mkdir()
             (folder / "compose.yaml").write_text(generate(n))
-            tb, rb = median_run([*bridge_cmd(), "convert", "compose.yaml", "-o", "chart", "-q"], folder, runs)
-            td, rd = median_run([dc, "-f", "compose.yaml", "config", "--format", "json"], folder, runs)
+            (tb, rb), (td, rd) = paired_runs([[*bridge_cmd(), "convert", "compose.yaml", "-o", "chart", "-q"],
+                                              [dc, "-f", "compose.yaml", "config", "--format", "json"]], folder, runs)
             out[n] = (tb, td)
             print(f"{n:>8} {tb * 1000:>12.0f} ms {td * 1000:>12.0f} ms {tb / td:>6.2f}x {rb / 1024:>8.0f} MiB {rd / 1024:>6.0f} MiB")
+            if helm and n >= 100:
+                files = sum(1 for p in (folder / "chart").rglob("*") if p.is_file())
+                (tt, _), (tl, _) = paired_runs([[helm_binary(), "template", "bench", "chart"],
+                                                [helm_binary(), "lint", "--strict", "chart"]], folder, max(1, runs // 2))
+                helm_rows.append((n, files, tt, tl))
+    for n, files, tt, tl in helm_rows:
+        print(f"helm 4 on the {n}-service chart ({files} files): template {tt:.2f} s, lint --strict {tl:.2f} s")
     return out
 
 
@@ -125,15 +173,18 @@ def bench_corpus() -> None:
 
 
 def bench_startup(runs: int) -> None:
-    times = [run([*bridge_cmd(), "--version"], ROOT)[0] for _ in range(runs)]
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import bridge.cli"], capture_output=True, text=True)
+    python = str(Path(bridge_cmd()[0]).with_name("python"))
+    base = statistics.median(run([python, "-c", "pass"], ROOT)[0] for _ in range(runs))
+    for flag in ("--help", "--version"):
+        wall = statistics.median(run([*bridge_cmd(), flag], ROOT)[0] for _ in range(runs))
+        print(f"bridge {flag}: {wall * 1000:.0f} ms wall (median of {runs}; `python -c pass` takes {base * 1000:.0f} ms)")
+    proc = subprocess.run([python, "-X", "importtime", "-c", "import bridge.cli"], capture_output=True, text=True)
     total_us = 0
     for line in proc.stderr.splitlines():
         parts = line.split("|")
         if len(parts) == 3 and parts[2].strip() == "bridge.cli":
             total_us = int(parts[1].strip())
-    print(f"bridge --version: {statistics.median(times) * 1000:.0f} ms wall (median of {runs}); "
-          f"import of bridge.cli: {total_us / 1000:.1f} ms cumulative")
+    print(f"import of bridge.cli: {total_us / 1000:.1f} ms cumulative")
 
 
 def main() -> None:
@@ -141,23 +192,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--no-corpus", action="store_true")
+    parser.add_argument("--helm", action="store_true", help="also time helm template and helm lint --strict on the charts")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    # Byte-compile the package as `pip install` does (PYTHONDONTWRITEBYTECODE may be set here), and
-    # warm the validator and template caches, so timings are of a normal installed CLI.
-    import compileall
-
-    compileall.compile_dir(str(ROOT / "bridge"), quiet=1, force=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "compose.yaml").write_text(generate(1))
-        run([*bridge_cmd(), "convert", "compose.yaml", "-o", "chart", "-q"], Path(tmp))
-    results = bench_sizes([int(s) for s in args.sizes.split(",")], args.runs)
-    if 100 in results and 1000 in results:
-        print(f"scaling t(1000)/t(100): bridge {results[1000][0] / results[100][0]:.2f}, "
-              f"docker-compose {results[1000][1] / results[100][1]:.2f}")
-    bench_startup(args.runs)
-    if not args.no_corpus:
-        bench_corpus()
+    with tempfile.TemporaryDirectory() as install:
+        BRIDGE[:] = installed_bridge(Path(install) / "venv")
+        # Warm the validator and template caches, so timings are of a normal installed CLI.
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "compose.yaml").write_text(generate(1))
+            run([*bridge_cmd(), "convert", "compose.yaml", "-o", "chart", "-q"], Path(tmp))
+        results = bench_sizes([int(s) for s in args.sizes.split(",")], args.runs, args.helm)
+        if 100 in results and 1000 in results:
+            print(f"scaling t(1000)/t(100): bridge {results[1000][0] / results[100][0]:.2f}, "
+                  f"docker-compose {results[1000][1] / results[100][1]:.2f}")
+        bench_startup(args.runs)
+        if not args.no_corpus:
+            bench_corpus()
 
 
 if __name__ == "__main__":
