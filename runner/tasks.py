@@ -1,0 +1,62 @@
+"""What the API submits to a worker: one typed task per request, the same for every kind of worker.
+
+A Job carries the task, the event loop to report on and the queue the API reads results from; workers
+put result dicts (or an exception) on it and END when done. A client that goes away sets `cancel`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Generation:
+    """A chat or text completion, with OpenAI's field names (every API is translated to these)."""
+
+    kind: str  # "chat" | "completions"
+    prompt: str | None = None
+    messages: list | None = None
+    params: dict = field(default_factory=dict)  # sampling and llama-cpp-python keywords
+    stream: bool = True
+    model: str = ""
+    include_usage: bool = False  # a last stream chunk with the token counts
+
+
+@dataclass
+class Embedding:
+    inputs: str | list[str]
+    model: str = ""
+
+
+@dataclass
+class CountTokens:
+    """How many prompt tokens a chat would take (Anthropic's count_tokens)."""
+
+    messages: list
+
+
+Task = Generation | Embedding | CountTokens
+
+
+class _End:
+    pass
+
+
+END = _End()
+
+
+@dataclass
+class Job:
+    task: Task
+    loop: asyncio.AbstractEventLoop
+    out: asyncio.Queue
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def emit(self, item: Any) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.out.put_nowait, item)
+        except RuntimeError:  # the event loop is gone: the server is stopping
+            self.cancel.set()
