@@ -16,8 +16,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .tasks import END, Generation, Job
-from .worker import Worker, cgroup_cpus
+from .worker import Worker, available_memory, cgroup_cpus
 
 
 @dataclass
@@ -29,6 +31,10 @@ class _Seq:
     stop: list[str]
     max_tokens: int
     sampler: Any
+    logprobs: list = field(default_factory=list)  # (token bytes, logprob, [(bytes, logprob)...]) per token
+    logprobs_sent: int = 0
+    logprobs_offset: int = 0  # text_offset of the next reported token (completions)
+    cached: list = field(default_factory=list)  # the tokens in this sequence's KV cells, in order
     fed: int = 0  # prompt tokens already in the KV cache
     n_past: int = 0
     generated: int = 0
@@ -43,12 +49,15 @@ class _Seq:
 
 
 class BatchedWorker(Worker):
-    """A Worker (completion mode) that decodes up to `n_parallel` sequences at once."""
+    """A Worker (completion mode) that decodes up to `n_parallel` sequences at once. `n_parallel`
+    None: as many slots as memory allows, at most MAX_AUTO_SLOTS (auto_slots), decided at load."""
 
     def __init__(self, model_id: str, name: str, paths: list, mode: str, settings: Any, chat_template: str | None,
-                 metrics: Any, n_parallel: int) -> None:
-        self.n_parallel = n_parallel
+                 metrics: Any, n_parallel: int | None = None) -> None:
+        self.requested_slots = n_parallel
+        self.n_parallel = n_parallel or 1  # until the model is loaded
         self.active: list[_Seq] = []
+        self.slot_tokens: dict[int, list[int]] = {}  # what each slot's KV cache holds, position by position
         super().__init__(model_id, name, paths, mode, settings, chat_template, metrics)  # starts self._loop
 
     def pending(self) -> int:
@@ -67,6 +76,10 @@ class BatchedWorker(Worker):
         # The Llama object gives us the model, tokenizer and chat formatting; its own context stays tiny.
         self.llm = Llama(model_path=str(self.paths[0]), n_ctx=64, n_batch=64, verbose=False,
                          **{k: v for k, v in load.items() if k not in ("n_batch", "n_ubatch")})
+        if self.requested_slots is None:
+            self.n_parallel = auto_slots(self.llm.metadata or {}, per_seq, sum(p.stat().st_size for p in self.paths),
+                                         available_memory())
+        self.slot_tokens = {}
         params = L.llama_context_default_params()
         params.n_ctx = per_seq * self.n_parallel
         params.n_batch = max(512, int(load.get("n_batch", 512)))
@@ -118,16 +131,24 @@ class BatchedWorker(Worker):
             raise ValueError(f"prompt of {len(tokens)} tokens does not fit the context of {self.per_seq}")
         max_tokens = room if max_tokens is None or max_tokens <= 0 else min(max_tokens, room)
         used = {s.seq_id for s in self.active}
-        seq_id = next(i for i in range(self.n_parallel) if i not in used)
-        self.L.llama_memory_seq_rm(self.memory, seq_id, -1, -1)
-        self.active.append(_Seq(job, req, seq_id, tokens, [s for s in stop if s], max_tokens, self._sampler(req)))
+        free = [i for i in range(self.n_parallel) if i not in used]
+        seq_id, reuse = pick_slot(free, self.slot_tokens, tokens)
+        # Keep the KV cells of the shared prefix, drop the rest; at least the last prompt token is
+        # evaluated again, for the logits of the first new token.
+        self.L.llama_memory_seq_rm(self.memory, seq_id, reuse, -1)
+        seq = _Seq(job, req, seq_id, tokens, [s for s in stop if s], max_tokens, self._sampler(req))
+        seq.fed = seq.n_past = reuse
+        seq.cached = tokens[:reuse]
+        self.slot_tokens[seq_id] = seq.cached
+        self.metrics.reused(self.name, reuse)
+        self.active.append(seq)
 
     def _sampler(self, req: Generation) -> Any:
         """llama.cpp's own sampler chain for one sequence, built in the order and with the defaults
         llama-cpp-python uses (Llama._init_sampler and create_[chat_]completion), so a seeded request
         gives the same tokens batched or not: logit bias, penalties over the last 64 generated tokens,
         then greedy, or top-k (first: nothing else touches the whole vocabulary), typical, top-p,
-        min-p, temperature and the seeded draw. Runs in C; numpy never sees the logits."""
+        min-p, temperature and the seeded draw. Runs in C; numpy sees the logits only for logprobs."""
         from llama_cpp._internals import LlamaSampler
 
         p = req.params
@@ -138,6 +159,10 @@ class BatchedWorker(Worker):
             sampler.add_logit_bias(self.n_vocab, bias)
         sampler.add_penalties(self.n_vocab, 64, float(p.get("repeat_penalty", 1.0)),
                               float(p.get("frequency_penalty", 0.0)), float(p.get("presence_penalty", 0.0)))
+        if req.grammar:
+            from llama_cpp import LlamaGrammar
+
+            sampler.add_grammar(self.llm._model, LlamaGrammar.from_string(req.grammar, verbose=False))
         temp = float(p.get("temperature", 0.2 if chat else 0.8))
         seed = p.get("seed")
         seed = seed & 0xFFFFFFFF if isinstance(seed, int) and seed >= 0 else self.L.LLAMA_DEFAULT_SEED
@@ -159,6 +184,42 @@ class BatchedWorker(Worker):
         # token (the penalties remember it).
         return int(self.L.llama_sampler_sample(seq.sampler.sampler, self.ctx, index))
 
+    def _log_softmax(self, index: int, bias: dict | None) -> Any:
+        """Log-probabilities of the whole vocabulary at output `index`, with the request's logit bias
+        (the distribution the model's output is drawn from, before temperature and truncation). Only
+        for requests that ask for logprobs: the one place numpy sees the vocabulary."""
+        logits = np.ctypeslib.as_array(self.L.llama_get_logits_ith(self.ctx, index), shape=(self.n_vocab,))
+        logits = logits.astype(np.float64)
+        for token, value in (bias or {}).items():
+            if 0 <= int(token) < self.n_vocab:
+                logits[int(token)] += float(value)
+        top = logits.max()
+        return logits - (top + np.log(np.exp(logits - top).sum()))
+
+    def _logprobs(self, seq: _Seq, entries: list) -> dict | None:
+        """OpenAI's logprobs object for some of a sequence's tokens (chat or completions shape)."""
+        if seq.req.logprobs is None:
+            return None
+
+        def text(raw: bytes) -> str:
+            return raw.decode("utf-8", errors="replace")
+
+        if seq.req.kind == "chat":
+            return {"content": [{"token": text(b), "logprob": lp, "bytes": list(b),
+                                 "top_logprobs": [{"token": text(tb), "logprob": tlp, "bytes": list(tb)} for tb, tlp in top]}
+                                for b, lp, top in entries], "refusal": None}
+        offsets = []
+        for b, _, _ in entries:
+            offsets.append(seq.logprobs_offset)
+            seq.logprobs_offset += len(text(b))
+        return {"tokens": [text(b) for b, _, _ in entries], "token_logprobs": [lp for _, lp, _ in entries],
+                "top_logprobs": [{text(tb): tlp for tb, tlp in top} for _, _, top in entries], "text_offset": offsets}
+
+    def _take_logprobs(self, seq: _Seq) -> dict | None:
+        entries = seq.logprobs[seq.logprobs_sent:]
+        seq.logprobs_sent = len(seq.logprobs)
+        return self._logprobs(seq, entries)
+
     def _piece(self, token: int) -> bytes:
         buf = ctypes.create_string_buffer(64)
         n = self.L.llama_token_to_piece(self.vocab, token, buf, 64, 0, False)
@@ -176,7 +237,9 @@ class BatchedWorker(Worker):
         if text or final:
             seq.sent += len(text)
             if seq.req.stream:
-                seq.job.emit(self._chunk(seq, text, seq.finish if final else None))
+                chunk = self._chunk(seq, text, seq.finish if final else None)
+                chunk["choices"][0]["logprobs"] = self._take_logprobs(seq)
+                seq.job.emit(chunk)
 
     def _send_role(self, seq: _Seq) -> None:
         """A chat stream opens with the assistant role, once."""
@@ -212,18 +275,23 @@ class BatchedWorker(Worker):
         elif seq.req.kind == "chat":
             seq.job.emit({"id": f"chatcmpl-{seq.id}", "object": "chat.completion", "created": seq.created,
                           "model": seq.req.model, "choices": [{"index": 0, "message": {"role": "assistant", "content": seq.text},
-                                                               "finish_reason": seq.finish, "logprobs": None}],
+                                                               "finish_reason": seq.finish, "logprobs": self._take_logprobs(seq)}],
                           "usage": self._usage(seq)})
         else:
             seq.job.emit({"id": f"cmpl-{seq.id}", "object": "text_completion", "created": seq.created,
-                          "model": seq.req.model, "choices": [{"text": seq.text, "index": 0, "logprobs": None,
+                          "model": seq.req.model, "choices": [{"text": seq.text, "index": 0, "logprobs": self._take_logprobs(seq),
                                                                "finish_reason": seq.finish}], "usage": self._usage(seq)})
         self.metrics.generated(self.name, seq.generated)  # the one place batched tokens are counted
         seq.job.emit(END)
         self._release(seq)
 
-    def _release(self, seq: _Seq) -> None:
-        self.L.llama_memory_seq_rm(self.memory, seq.seq_id, -1, -1)
+    def _release(self, seq: _Seq, keep_cache: bool = True) -> None:
+        """Free the slot; its KV cells stay for the next prompt that starts the same way."""
+        if keep_cache:
+            self.slot_tokens[seq.seq_id] = seq.cached
+        else:
+            self.L.llama_memory_seq_rm(self.memory, seq.seq_id, -1, -1)
+            self.slot_tokens.pop(seq.seq_id, None)
         seq.sampler.close()
 
     # --- the loop -----------------------------------------------------------------------------------
@@ -261,7 +329,7 @@ class BatchedWorker(Worker):
                 for seq in self.active:
                     seq.job.emit(exc)
                     seq.job.emit(END)
-                    self._release(seq)
+                    self._release(seq, keep_cache=False)
                 self.active = []
             self.last_used = time.time()
         self._free()
@@ -292,6 +360,7 @@ class BatchedWorker(Worker):
                     if batch.logits[n]:
                         outputs.append((seq, n))
                     n += 1
+                seq.cached.extend(seq.tokens[seq.fed:seq.fed + take])
                 seq.fed += take
                 seq.n_past = seq.fed
             elif n < budget:
@@ -301,6 +370,7 @@ class BatchedWorker(Worker):
                 batch.seq_id[n][0] = seq.seq_id
                 batch.logits[n] = True
                 outputs.append((seq, n))
+                seq.cached.append(seq.last)
                 seq.n_past += 1
                 n += 1
         if n == 0:
@@ -310,7 +380,12 @@ class BatchedWorker(Worker):
         if rc != 0:
             raise RuntimeError(f"llama_decode failed ({rc})")
         for seq, i in outputs:
+            dist = self._log_softmax(i, seq.req.params.get("logit_bias")) if seq.req.logprobs is not None else None
             token = self._sample(seq, i)
+            if dist is not None and not L.llama_vocab_is_eog(self.vocab, token):
+                top = np.argsort(-dist)[: seq.req.logprobs] if seq.req.logprobs else []
+                seq.logprobs.append((self._piece(token), float(dist[token]),
+                                     [(self._piece(int(t)), float(dist[int(t)])) for t in top]))
             seq.last = token
             if L.llama_vocab_is_eog(self.vocab, token):
                 self.active.remove(seq)
@@ -333,3 +408,51 @@ class BatchedWorker(Worker):
                 self._finish(seq, "length")
             else:
                 self._emit_text(seq, final=False)
+
+
+MAX_AUTO_SLOTS = 8
+
+
+def kv_bytes_per_token(metadata: dict) -> int:
+    """KV-cache bytes one token takes (f16 keys and values in every layer), from the GGUF's metadata."""
+    arch = str(metadata.get("general.architecture") or "llama")
+
+    def meta(key: str, default: int) -> int:
+        try:
+            return int(metadata.get(f"{arch}.{key}", default))
+        except (TypeError, ValueError):
+            return default
+
+    layers = meta("block_count", 32)
+    heads = meta("attention.head_count", 32)
+    kv_heads = meta("attention.head_count_kv", heads)
+    head_dim = meta("attention.key_length", meta("embedding_length", 4096) // max(1, heads))
+    value_dim = meta("attention.value_length", head_dim)
+    return 2 * layers * kv_heads * (head_dim + value_dim)
+
+
+def auto_slots(metadata: dict, per_seq: int, model_bytes: int, available: int | None) -> int:
+    """Slots for continuous batching when none are configured (llama-server chooses its own too): as
+    many sequences of `per_seq` tokens as half the memory left beside the model holds, 1 to 8."""
+    if available is None:
+        return 4
+    budget = available // 2 - model_bytes
+    per_slot = per_seq * kv_bytes_per_token(metadata)
+    return max(1, min(MAX_AUTO_SLOTS, budget // max(1, per_slot)))
+
+
+def pick_slot(free: list[int], cached: dict[int, list[int]], tokens: list[int]) -> tuple[int, int]:
+    """The free slot whose cached tokens share the longest prefix with `tokens` (llama-server's slot
+    prompt similarity), and how many of its cached tokens can stay: never the whole prompt, whose last
+    token must be evaluated again for the logits. Ties go to an empty slot, then to the lowest id."""
+    best, best_len = free[0], -1
+    for slot in free:
+        have = cached.get(slot, [])
+        n = 0
+        for a, b in zip(have, tokens, strict=False):
+            if a != b:
+                break
+            n += 1
+        if n > best_len or (n == best_len and not have and cached.get(best)):
+            best, best_len = slot, n
+    return best, max(0, min(best_len, len(tokens) - 1))

@@ -50,9 +50,10 @@ class Engine:
             worker = self.workers.get(key)
             if worker is None:
                 settings = self.base.merged(self.settings.get(model_id, Settings()))
-                parallel = int(settings.load.get("n_seq_max", 1))
-                if mode == COMPLETION and parallel > 1:
-                    worker = BatchedWorker(model_id, name, paths, mode, settings, chat_template, self.metrics, parallel)
+                parallel = settings.load.get("n_seq_max")  # None: continuous batching, automatic slots
+                if mode == COMPLETION and parallel != 1:
+                    worker = BatchedWorker(model_id, name, paths, mode, settings, chat_template, self.metrics,
+                                           int(parallel) if parallel and parallel > 0 else None)
                 else:
                     settings = Settings({k: v for k, v in settings.load.items() if k != "n_seq_max"}, settings.sampling)
                     worker = Worker(model_id, name, paths, mode, settings, chat_template, self.metrics)
@@ -74,7 +75,8 @@ class Engine:
             workers = list(self.workers.values())
         return [
             {"backend_name": "llama.cpp", "model_name": w.name, "mode": w.mode,
-             "last_used": int(w.last_used), "loaded": w.llm is not None, "pending": w.pending()}
+             "last_used": int(w.last_used), "loaded": w.llm is not None, "pending": w.pending(),
+             "slots": getattr(w, "n_parallel", 1)}
             for w in sorted(workers, key=lambda w: (w.name, w.mode))
         ]
 

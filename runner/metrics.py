@@ -19,6 +19,8 @@ class Metrics:
         self._loads = Summary("model_runner_model_load_seconds", "Time to load a model.", ["model"],
                               registry=self.registry)
         self._pulls = Counter("model_runner_pulls", "Model pulls by outcome.", ["outcome"], registry=self.registry)
+        self._reused = Counter("model_runner_prompt_tokens_reused", "Prompt tokens taken from a slot's KV cache.",
+                               ["model"], registry=self.registry)
         self._loaded = Gauge("model_runner_loaded_models", "Workers with a model in memory.", registry=self.registry)
 
     def request(self, route: str, status: int) -> None:
@@ -26,6 +28,9 @@ class Metrics:
 
     def generated(self, model: str, n: int) -> None:
         self._tokens.labels(model).inc(n)
+
+    def reused(self, model: str, n: int) -> None:
+        self._reused.labels(model).inc(n)
 
     def observe_load(self, model: str, seconds: float) -> None:
         self._loads.labels(model).observe(seconds)

@@ -23,6 +23,8 @@ class Generation:
     stream: bool = True
     model: str = ""
     include_usage: bool = False  # a last stream chunk with the token counts
+    grammar: str | None = None  # GBNF the output must follow (response_format, tools)
+    logprobs: int | None = None  # top alternatives per token to report (0: only the chosen token's)
 
 
 @dataclass

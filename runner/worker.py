@@ -44,6 +44,26 @@ def cgroup_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def available_memory() -> int | None:
+    """Bytes this container may still use: the cgroup limit less usage (v2, then v1), else the
+    system's MemAvailable; None when neither can be read."""
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            limit = Path(limit_file).read_text().strip()
+            if limit != "max" and int(limit) < 1 << 60:
+                return max(0, int(limit) - int(Path(usage_file).read_text()))
+        except (OSError, ValueError):
+            continue
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 # Chat formats by GGUF architecture, for models that ship no chat template; anything else gets ChatML,
 # the fallback llama-server uses. (llama-cpp-python's own fallback, llama-2, makes such models answer
 # with empty text.)
@@ -140,10 +160,19 @@ class Worker:
             raise TypeError(f"unknown task {type(task).__name__}")
 
     def _generate(self, llm: Any, task: Generation, job: Job) -> None:
+        extra: dict[str, Any] = {}
+        if task.grammar:
+            from llama_cpp import LlamaGrammar
+
+            extra["grammar"] = LlamaGrammar.from_string(task.grammar, verbose=False)
+        if task.logprobs is not None:
+            # llama-cpp-python computes them only for a context made with logits_all (a float per
+            # vocabulary entry for every context position: gigabytes); the batched path reads them.
+            raise ValueError("logprobs are served with continuous batching (the default); this model runs with --parallel 1")
         if task.kind == "chat":
-            result = llm.create_chat_completion(messages=task.messages, stream=task.stream, **task.params)
+            result = llm.create_chat_completion(messages=task.messages, stream=task.stream, **task.params, **extra)
         else:
-            result = llm.create_completion(prompt=task.prompt or "", stream=task.stream, **task.params)
+            result = llm.create_completion(prompt=task.prompt or "", stream=task.stream, **task.params, **extra)
         if not task.stream:
             job.emit(result)
             self.metrics.generated(self.name, (result.get("usage") or {}).get("completion_tokens", 0))

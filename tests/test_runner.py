@@ -211,14 +211,17 @@ def test_embeddings(server: dict) -> None:
 
 
 def stream_tokens(server: dict, max_tokens: int) -> tuple[int, str | None]:
-    chunks = 0
+    """(tokens streamed, finish reason) of one streamed completion; tokens from the stream's usage."""
+    tokens = 0
     finish = None
     stream = client(server).completions.create(model=server["model"], prompt="the", max_tokens=max_tokens,
-                                               stream=True, logit_bias=NO_EOS)
+                                               stream=True, logit_bias=NO_EOS, stream_options={"include_usage": True})
     for chunk in stream:
-        chunks += 1
-        finish = chunk.choices[0].finish_reason or finish
-    return chunks, finish
+        if chunk.usage is not None:
+            tokens = chunk.usage.completion_tokens
+        if chunk.choices:
+            finish = chunk.choices[0].finish_reason or finish
+    return tokens, finish
 
 
 def abandon_stream(base: str, model: str, max_tokens: int, after_lines: int) -> None:
@@ -247,7 +250,7 @@ def test_four_concurrent_streams_all_complete(server: dict) -> None:
         results = list(pool.map(lambda _: stream_tokens(server, 24), range(4)))
     for chunks, finish in results:
         assert finish == "length"
-        assert chunks >= 24
+        assert chunks == 24
 
 
 def test_client_disconnect_stops_generation(server: dict) -> None:
@@ -389,7 +392,7 @@ def test_batched_greedy_output_matches_the_unbatched_runner(server: dict, batche
 def test_batched_streams_more_than_slots_all_complete(batched: dict) -> None:
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda _: stream_tokens(batched, 16), range(6)))
-    assert all(finish == "length" and chunks >= 8 for chunks, finish in results)
+    assert all(finish == "length" and tokens == 16 for tokens, finish in results)
     usage = [client(batched).completions.create(model=batched["model"], prompt="a", max_tokens=n, logit_bias=NO_EOS).usage
              for n in (1, 7)]
     assert [u.completion_tokens for u in usage] == [1, 7]

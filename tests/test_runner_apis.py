@@ -4,6 +4,7 @@ shapes and exact token counts; the real Gemma checks that text comes back throug
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def model(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module", params=["single", "batched"])
 def runner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model: str):
-    args = "--ctx-size 256" + (" --parallel 2" if request.param == "batched" else "")
+    args = "--ctx-size 1024" + (" --parallel 2" if request.param == "batched" else " --parallel 1")
     proc, base = start_runner(tmp_path_factory.mktemp(request.param), {"LLAMA_ARGS": args})
     pull(base, model)
     yield {"base": base, "model": model, "mode": request.param}
@@ -42,7 +43,7 @@ def runner(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory, model: str):
     started = [start_runner(tmp_path_factory.mktemp(m), {"LLAMA_ARGS": a})
-               for m, a in (("one", "--ctx-size 256"), ("two", "--ctx-size 256 --parallel 2"))]
+               for m, a in (("one", "--ctx-size 256 --parallel 1"), ("two", "--ctx-size 256 --parallel 2"))]
     for _, base in started:
         pull(base, model)
     yield [base for _, base in started]
@@ -88,6 +89,100 @@ def test_streamed_usage_and_tokens_counted_once(runner: dict) -> None:
     assert generated_tokens(runner["base"]) - before == 17
     plain = list(c.completions.create(model=runner["model"], prompt="a", max_tokens=3, logit_bias=NO_EOS, stream=True))
     assert all(ch.usage is None for ch in plain)  # only when asked for
+
+
+def metric(base: str, name: str) -> float:
+    text = httpx.get(f"{base}/metrics").text
+    return sum(float(v) for v in re.findall(rf"^{name}\{{[^}}]*\}} (\S+)$", text, re.M))
+
+
+def test_default_is_continuous_batching_and_reuses_prompt_prefixes(tmp_path: Path, model: str) -> None:
+    proc, base = start_runner(tmp_path / "models", {"LLAMA_ARGS": "--ctx-size 256"})
+    try:
+        pull(base, model)
+        system = "the model is a test of the model " * 6
+        body = {"model": model, "max_tokens": 6, "temperature": 0, "logit_bias": NO_EOS}
+        first = httpx.post(f"{base}/engines/v1/completions", json={**body, "prompt": system + "hello"}, timeout=60).json()
+        ps = httpx.get(f"{base}/engines/ps").json()
+        assert [w["slots"] for w in ps if w["mode"] == "completion"][0] > 1
+        assert metric(base, "model_runner_prompt_tokens_reused_total") == 0
+        again = httpx.post(f"{base}/engines/v1/completions", json={**body, "prompt": system + "hello"}, timeout=60).json()
+        other = httpx.post(f"{base}/engines/v1/completions", json={**body, "prompt": system + "world"}, timeout=60).json()
+        reused = metric(base, "model_runner_prompt_tokens_reused_total")
+        prompt = first["usage"]["prompt_tokens"]
+        # the repeat keeps all but its last token; the next shares the system text
+        assert reused >= (prompt - 1) + prompt // 2
+        assert again["choices"][0]["text"] == first["choices"][0]["text"]
+        fresh = httpx.post(f"{base}/engines/v1/completions",
+                           json={**body, "prompt": "world " + system}, timeout=60).json()  # nothing shared
+        assert fresh["usage"]["prompt_tokens"] > 0 and other["usage"]["completion_tokens"] == 6
+    finally:
+        stop(proc)
+
+
+# ---- structured output, tools, logprobs -----------------------------------------------------------
+SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}, "ok": {"type": "boolean"}},
+          "required": ["n", "ok"], "additionalProperties": False}
+WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
+                                            "parameters": {"type": "object", "properties": {"city": {"enum": ["Paris", "Rome"]}},
+                                                           "required": ["city"], "additionalProperties": False}}}
+
+
+def test_response_format(runner: dict) -> None:
+    c = openai.OpenAI(base_url=f"{runner['base']}/engines/v1", api_key="unused", max_retries=0, timeout=60)
+    resp = c.chat.completions.create(model=runner["model"], messages=[{"role": "user", "content": "hi"}], max_tokens=80,
+                                     response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": SCHEMA}})
+    data = json.loads(resp.choices[0].message.content)
+    assert set(data) == {"n", "ok"} and isinstance(data["n"], int) and isinstance(data["ok"], bool)
+    obj = c.completions.create(model=runner["model"], prompt="the", max_tokens=120, extra_body={
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": SCHEMA}}})
+    assert set(json.loads(obj.choices[0].text)) == {"n", "ok"}
+    bad = httpx.post(f"{runner['base']}/engines/v1/chat/completions", json={
+        "model": runner["model"], "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "yaml"}})
+    assert bad.status_code == 400
+
+
+def test_tool_calls(runner: dict) -> None:
+    c = openai.OpenAI(base_url=f"{runner['base']}/engines/v1", api_key="unused", max_retries=0, timeout=60)
+    messages = [{"role": "user", "content": "weather in rome?"}]
+    resp = c.chat.completions.create(model=runner["model"], messages=messages, tools=[WEATHER], tool_choice="required",
+                                     max_tokens=200)  # the tiny vocabulary spells JSON a byte at a time
+    call = resp.choices[0].message.tool_calls[0]
+    assert resp.choices[0].finish_reason == "tool_calls" and call.function.name == "get_weather"
+    assert json.loads(call.function.arguments)["city"] in ("Paris", "Rome")
+    # the call and its result go back in, as agents send them
+    follow = c.chat.completions.create(model=runner["model"], max_tokens=20, tools=[WEATHER], tool_choice="none",
+                                       messages=[*messages, resp.choices[0].message.model_dump(exclude_none=True),
+                                                 {"role": "tool", "tool_call_id": call.id, "content": "sunny"}])
+    assert follow.choices[0].message.tool_calls is None
+    chunks = list(c.chat.completions.create(model=runner["model"], messages=messages, tools=[WEATHER], max_tokens=200,
+                                            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+                                            stream=True, stream_options={"include_usage": True}))
+    deltas = [ch.choices[0].delta for ch in chunks if ch.choices]
+    assert any(d.tool_calls and d.tool_calls[0].function.name == "get_weather" for d in deltas)
+    assert chunks[-1].usage.completion_tokens > 0
+
+
+def test_logprobs(pair: list[str], model: str) -> None:
+    single, batched = pair
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5, "temperature": 0,
+            "logit_bias": NO_EOS, "logprobs": True, "top_logprobs": 3}
+    resp = httpx.post(f"{batched}/engines/v1/chat/completions", json=body, timeout=60).json()
+    content = resp["choices"][0]["logprobs"]["content"]
+    assert len(content) == 5 and all(len(e["top_logprobs"]) == 3 and e["logprob"] <= 0 for e in content)
+    assert all(e["logprob"] == max(t["logprob"] for t in e["top_logprobs"]) for e in content)  # greedy
+    assert "".join(e["token"] for e in content) == resp["choices"][0]["message"]["content"]
+    streamed = [json.loads(line[6:]) for line in httpx.post(f"{batched}/engines/v1/chat/completions",
+                                                            json={**body, "stream": True}, timeout=60).text.splitlines()
+                if line.startswith("data: {")]
+    tokens = [e["token"] for ch in streamed for e in ((ch["choices"][0].get("logprobs") or {}).get("content") or [])]
+    assert tokens == [e["token"] for e in content]
+    text = httpx.post(f"{batched}/engines/v1/completions", json={"model": model, "prompt": "the", "max_tokens": 4,
+                                                                 "logprobs": 2, "logit_bias": NO_EOS}, timeout=60).json()
+    lp = text["choices"][0]["logprobs"]
+    assert len(lp["tokens"]) == 4 and len(lp["top_logprobs"][0]) <= 2 and lp["text_offset"][0] == 0
+    refused = httpx.post(f"{single}/engines/v1/chat/completions", json=body, timeout=60)
+    assert refused.status_code == 400 and "parallel" in refused.json()["error"]["message"]
 
 
 # ---- Anthropic Messages ----------------------------------------------------------------------------
@@ -152,6 +247,9 @@ def test_ollama_api(runner: dict) -> None:
                                                               options=greedy, stream=True)) == said
     streamed = list(c.generate(model=runner["model"], prompt="the", raw=True, stream=True, options={"num_predict": 3}))
     assert streamed[-1].done and streamed[-1].eval_count >= 3
+    shaped = c.chat(model=runner["model"], messages=[{"role": "user", "content": "hi"}], format=SCHEMA,
+                    options={"num_predict": 120})
+    assert set(json.loads(shaped.message.content)) == {"n", "ok"}
     vectors = c.embed(model=runner["model"], input=["a", "b"]).embeddings
     assert len(vectors) == 2 and len(vectors[0]) > 0
     assert len(c.embeddings(model=runner["model"], prompt="a").embedding) == len(vectors[0])

@@ -19,6 +19,7 @@ from ..http import ApiError, read_json
 from ..names import display_name
 from ..service import Runner
 from ..tasks import Embedding, Generation
+from ..tools import schema_grammar
 from ..worker import COMPLETION, EMBEDDING
 
 # Ollama option -> sampling field of the OpenAI path (and llama-cpp-python).
@@ -55,6 +56,16 @@ class _Inference(_Body):
     model: str = Field(min_length=1)
     stream: bool = True
     options: Options | None = None
+    format: str | dict | None = None  # "json" or a JSON schema: the reply is constrained to it
+
+    def grammar(self) -> str | None:
+        if self.format is None or self.format == "":
+            return None
+        if self.format == "json":
+            return schema_grammar({"type": "object"})
+        if isinstance(self.format, dict):
+            return schema_grammar(self.format)
+        raise ApiError(400, "format must be \"json\" or a JSON schema")
 
 
 class ChatRequest(_Inference):
@@ -173,7 +184,7 @@ def router(core: Runner) -> APIRouter:
         entry = core.resolve(body.model)
         messages = [{"role": m.role, "content": m.content} for m in body.messages]
         task = Generation("chat", messages=messages, params=params_for(entry, body.options), stream=body.stream,
-                          model=body.model, include_usage=body.stream)
+                          model=body.model, include_usage=body.stream, grammar=body.grammar())
         return await generate(task, core.worker_for(entry, COMPLETION), "chat")
 
     @router.post("/generate")
@@ -183,12 +194,12 @@ def router(core: Runner) -> APIRouter:
         params = params_for(entry, body.options)
         if body.raw:
             task = Generation("completions", prompt=body.prompt, params=params, stream=body.stream, model=body.model,
-                              include_usage=body.stream)
+                              include_usage=body.stream, grammar=body.grammar())
         else:  # Ollama formats the prompt with the model's template: a one-turn chat
             messages = ([{"role": "system", "content": body.system}] if body.system else []) + [
                 {"role": "user", "content": body.prompt}]
             task = Generation("chat", messages=messages, params=params, stream=body.stream, model=body.model,
-                              include_usage=body.stream)
+                              include_usage=body.stream, grammar=body.grammar())
         return await generate(task, core.worker_for(entry, COMPLETION), "generate")
 
     async def embed_vectors(body: EmbedRequest, inputs: str | list[str]) -> list[list[float]]:
