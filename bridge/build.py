@@ -44,7 +44,12 @@ DEFAULT_RUNNER = {
         "limits": {"cpu": "1000m", "memory": "2Gi"},
         "requests": {"cpu": "100m", "memory": "256Mi"},
     },
-    "storage": {"size": "100Gi", "storageClass": ""},
+    "replicas": 1,
+    "storage": {"size": "100Gi", "storageClass": "", "mode": "shared", "accessModes": ["ReadWriteOnce"],
+                "existingClaim": ""},
+    "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+    "spread": {"enabled": True, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway"},
+    "autoscaling": {"enabled": False, "minReplicas": 2, "maxReplicas": 4, "targetCPUUtilizationPercentage": 70},
     "models": [],
     "configure": [],
     "prePull": {"image": "curlimages/curl:8.10.1", "timeoutSeconds": 1800},
@@ -528,7 +533,15 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
     )
     comments[("modelRunner", "clusterEndpoint")] = "Endpoint used when enabled; empty: the in-cluster runner Service."
     comments[("modelRunner", "gpu")] = "GPU for the runner: vendor nvidia or amd, count >= 1."
-    comments[("modelRunner", "storage")] = "Volume for downloaded models; storageClass \"\" uses the cluster default."
+    comments[("modelRunner", "replicas")] = (
+        "Runner replicas. Above 1 every replica pulls the models itself and is Ready once it has them; the\n"
+        "Service spreads requests. Needs storage.mode perReplica, or accessModes [ReadWriteMany] to share one volume.")
+    comments[("modelRunner", "storage")] = (
+        "Volume for downloaded models; storageClass \"\" uses the cluster default. mode: shared (one claim, or\n"
+        "existingClaim) or perReplica (a StatefulSet, a claim per replica from these settings).")
+    comments[("modelRunner", "podDisruptionBudget")] = "With several replicas: how many may be down at once during drains."
+    comments[("modelRunner", "spread")] = "With several replicas: spread them over nodes (topologySpreadConstraints)."
+    comments[("modelRunner", "autoscaling")] = "A HorizontalPodAutoscaler on CPU for the runner (replicas is then its business)."
     comments[("modelRunner", "models")] = "Models pulled by the runner before apps need them (from compose)."
     comments[("modelRunner", "configure")] = "Per-model context size and runtime flags (from compose), applied after the pull."
     comments[("modelRunner", "prePull")] = "Image and time limit of the Job that pulls and configures the models."

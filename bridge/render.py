@@ -39,6 +39,8 @@ GLOBAL_TEMPLATES = {
     "model-runner-service.yaml.j2": "templates/model-runner-service.yaml",
     "model-runner-pvc.yaml.j2": "templates/model-runner-pvc.yaml",
     "model-runner-networkpolicy.yaml.j2": "templates/model-runner-networkpolicy.yaml",
+    "model-runner-pdb.yaml.j2": "templates/model-runner-pdb.yaml",
+    "model-runner-hpa.yaml.j2": "templates/model-runner-hpa.yaml",
     "model-runner-pull-configmap.yaml.j2": "templates/model-runner-pull-configmap.yaml",
     "model-runner-pull-job.yaml.j2": "templates/model-runner-pull-job.yaml",
     "job-waiter-rbac.yaml.j2": "templates/job-waiter-rbac.yaml",

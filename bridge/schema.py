@@ -158,7 +158,21 @@ def runner_schema() -> dict:
             "securityContext": OBJ,
             "env": {"type": "object", "additionalProperties": {"type": "string"}},
             "resources": RESOURCES,
-            "storage": _obj({"size": QUANTITY, "storageClass": {"type": "string"}}, ["size"]),
+            "replicas": {"type": "integer", "minimum": 1},
+            "storage": _obj({
+                "size": QUANTITY, "storageClass": {"type": "string"},
+                "mode": {"type": "string", "enum": ["shared", "perReplica"]},
+                "accessModes": {"type": "array", "minItems": 1, "items": {
+                    "type": "string", "enum": ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]}},
+                "existingClaim": {"type": "string"},
+            }, ["size"]),
+            "podDisruptionBudget": _obj({"enabled": {"type": "boolean"},
+                                         "maxUnavailable": {"type": ["integer", "string"]}}),
+            "spread": _obj({"enabled": {"type": "boolean"}, "topologyKey": {"type": "string", "minLength": 1},
+                            "whenUnsatisfiable": {"type": "string", "enum": ["ScheduleAnyway", "DoNotSchedule"]}}),
+            "autoscaling": _obj({"enabled": {"type": "boolean"}, "minReplicas": {"type": "integer", "minimum": 1},
+                                 "maxReplicas": {"type": "integer", "minimum": 1},
+                                 "targetCPUUtilizationPercentage": {"type": "integer", "minimum": 1, "maximum": 100}}),
             "models": {"type": "array", "items": {"type": "string", "minLength": 1}},
             "configure": {
                 "type": "array",

@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 
-from .app import create_app, default_models_path, models_from_env
+from .app import configure_from_env, create_app, default_models_path, models_from_env
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=getattr(logging, level, logging.INFO), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import uvicorn
 
-    app = create_app(args.models_path, args.pull + models_from_env())
+    app = create_app(args.models_path, args.pull + models_from_env(), configure_from_env())
     uvicorn.run(app, host=args.host, port=args.port, log_level=level.lower() if level.lower() in
                 ("critical", "error", "warning", "info", "debug", "trace") else "info", access_log=level == "DEBUG")
 

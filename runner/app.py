@@ -4,14 +4,17 @@
 - openai: /engines[/llama.cpp]/v1/{models,chat/completions,completions,embeddings}, and /v1/...;
 - anthropic: /anthropic/v1/messages, /anthropic/v1/messages/count_tokens;
 - ollama: /api/tags, /api/show, /api/chat, /api/generate, /api/embed, /api/embeddings;
-- admin: /engines/status, /engines/ps, /engines/unload, /engines/_configure, /metrics, /version, /.
+- admin: /engines/status, /engines/ps, /engines/unload, /engines/_configure, /metrics, /version, /,
+  /ready (503 until the models the runner starts with are present).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,11 +35,15 @@ from .store import NotFound, Store
 log = logging.getLogger("runner")
 
 
-def create_app(models_path: str | None = None, preload: list[str] | None = None) -> FastAPI:
+def create_app(models_path: str | None = None, preload: list[str] | None = None,
+               configure: list[dict] | None = None) -> FastAPI:
+    """`preload`: models pulled (and `configure`d) at start; until they are, GET /ready answers 503."""
     store = Store(models_path or os.environ.get("MODELS_PATH", "/models"))
     metrics = Metrics()
     engine = Engine(metrics, base_args=os.environ.get("LLAMA_ARGS", ""))
     core = Runner(store, engine, metrics)
+    waiting: set[str] = set(preload or [])
+    stopping = threading.Event()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,11 +54,12 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
 
         task = asyncio.create_task(reaper())
         loop = asyncio.get_running_loop()
-        for model in preload or []:
-            loop.run_in_executor(None, _prepull, store, model, metrics)
+        for model in sorted(waiting):
+            loop.run_in_executor(None, _prepare, store, engine, metrics, model, configure or [], waiting, stopping)
         try:
             yield
         finally:
+            stopping.set()
             task.cancel()
             engine.unload(None)
 
@@ -81,23 +89,55 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None)
 
     for api in (models, openai, anthropic, ollama, admin):
         app.include_router(api.router(core))
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        """Readiness: every model this runner was started with is present and configured."""
+        if waiting:
+            return JSONResponse({"status": "pulling", "waiting": sorted(waiting)}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
     return app
 
 
-def _prepull(store: Store, model: str, metrics: Metrics) -> None:
-    try:
-        ref = normalize(model)
+def _prepare(store: Store, engine: Engine, metrics: Metrics, model: str, configure: list[dict], waiting: set[str],
+             stopping: threading.Event, retry_seconds: float = 30.0) -> None:
+    """Pull `model` unless present, apply its `_configure` settings, then mark it ready. A failed pull
+    is retried (a registry that is down at start must not leave a replica unready for ever)."""
+    while not stopping.is_set():
         try:
-            store.find(ref)
+            ref = normalize(model)
+            try:
+                entry = store.find(ref)
+            except NotFound:
+                pull(ref, store, lambda event: None)
+                metrics.pulled("success")
+                log.info("pre-pulled %s", ref)
+                entry = store.find(ref)
+            for item in configure:
+                if normalize(str(item.get("model", ""))) == ref:
+                    engine.configure(entry.id, item.get("contextSize", item.get("context-size")),
+                                     item.get("runtimeFlags", item.get("runtime-flags")) or [])
+            waiting.discard(model)
             return
-        except NotFound:
-            pass
-        pull(ref, store, lambda event: None)
-        metrics.pulled("success")
-        log.info("pre-pulled %s", ref)
-    except (PullError, InvalidReference) as exc:
-        metrics.pulled("error")
-        log.error("pre-pull of %s failed: %s", model, exc)
+        except (PullError, InvalidReference, NotFound, ValueError) as exc:
+            metrics.pulled("error")
+            log.error("pre-pull of %s failed: %s (retrying in %.0f s)", model, exc, retry_seconds)
+            stopping.wait(retry_seconds)
+
+
+def configure_from_env() -> list[dict]:
+    """MODELS_CONFIGURE: a JSON list of {"model", "contextSize", "runtimeFlags"} applied at start."""
+    raw = os.environ.get("MODELS_CONFIGURE", "").strip()
+    if not raw:
+        return []
+    try:
+        items = json.loads(raw)
+    except ValueError as exc:
+        raise SystemExit(f"MODELS_CONFIGURE is not JSON: {exc}") from None
+    if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("model") for i in items):
+        raise SystemExit("MODELS_CONFIGURE must be a JSON list of objects with a 'model'")
+    return items
 
 
 def models_from_env() -> list[str]:

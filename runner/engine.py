@@ -14,16 +14,49 @@ from typing import Any
 
 from .batch import BatchedWorker
 from .settings import Settings, parse_flags
-from .worker import COMPLETION, EMBEDDING, Worker
+from .worker import COMPLETION, EMBEDDING, Worker, memory_limit
 
-__all__ = ["COMPLETION", "EMBEDDING", "Engine", "Settings", "parse_flags"]
+__all__ = ["COMPLETION", "EMBEDDING", "CapacityError", "Engine", "Settings", "parse_flags"]
+
+
+class CapacityError(Exception):
+    """A model cannot be loaded now: the caps are reached and every loaded model is busy, or the model
+    alone is larger than the memory cap (HTTP 503)."""
+
+
+def parse_bytes(text: str) -> int:
+    """`8Gi`, `512Mi`, `2G`, `1000000` -> bytes."""
+    units = {"ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+    raw = text.strip().lower().removesuffix("b")
+    for suffix in sorted(units, key=len, reverse=True):
+        if raw.endswith(suffix):
+            return int(float(raw[: -len(suffix)]) * units[suffix])
+    return int(raw)
+
+
+def _memory_cap() -> int | None:
+    raw = os.environ.get("MAX_MODEL_MEMORY", "").strip()
+    if raw:
+        try:
+            return parse_bytes(raw)
+        except ValueError:
+            raise SystemExit(f"MAX_MODEL_MEMORY={raw!r} is not a size (e.g. 12Gi)") from None
+    total = memory_limit()
+    return int(total * 0.8) if total else None
 
 
 class Engine:
-    """Workers by (model id, mode); settings by model id."""
+    """Workers by (model id, mode); settings by model id.
 
-    def __init__(self, metrics: Any, keep_alive: float | None = None, base_args: str = "") -> None:
+    At most MAX_LOADED_MODELS workers (default 4) and MAX_MODEL_MEMORY bytes of model files (default:
+    80% of the container's memory limit) are loaded at once; a new one evicts the least recently used
+    idle workers, and when every loaded one is busy the request gets a 503 (as DMR caps its runners)."""
+
+    def __init__(self, metrics: Any, keep_alive: float | None = None, base_args: str = "",
+                 max_loaded: int | None = None, max_memory: int | None = None) -> None:
         self.metrics = metrics
+        self.max_loaded = max_loaded if max_loaded is not None else int(os.environ.get("MAX_LOADED_MODELS", "4"))
+        self.max_memory = max_memory if max_memory is not None else _memory_cap()
         self.workers: dict[tuple[str, str], Worker] = {}
         self.settings: dict[str, Settings] = {}
         self.base = parse_flags(base_args) if base_args else Settings()
@@ -49,6 +82,7 @@ class Engine:
             key = (model_id, mode)
             worker = self.workers.get(key)
             if worker is None:
+                self._make_room(name, sum(p.stat().st_size for p in paths))
                 settings = self.base.merged(self.settings.get(model_id, Settings()))
                 parallel = settings.load.get("n_seq_max")  # None: continuous batching, automatic slots
                 if mode == COMPLETION and parallel != 1:
@@ -57,8 +91,26 @@ class Engine:
                 else:
                     settings = Settings({k: v for k, v in settings.load.items() if k != "n_seq_max"}, settings.sampling)
                     worker = Worker(model_id, name, paths, mode, settings, chat_template, self.metrics)
+                worker.size = sum(p.stat().st_size for p in paths)
                 self.workers[key] = worker
             return worker
+
+    def _make_room(self, name: str, size: int) -> None:
+        """Evict idle workers, least recently used first, until one more of `size` bytes fits."""
+        if self.max_memory is not None and size > self.max_memory:
+            raise CapacityError(f"model {name} needs {size / 2**30:.1f} GiB, more than this runner may load "
+                                f"({self.max_memory / 2**30:.1f} GiB, MAX_MODEL_MEMORY)")
+
+        def over() -> bool:
+            used = sum(getattr(w, "size", 0) for w in self.workers.values())
+            return len(self.workers) + 1 > self.max_loaded or (self.max_memory is not None and used + size > self.max_memory)
+
+        while over():
+            idle = sorted((w.last_used, k) for k, w in self.workers.items() if not w.pending())
+            if not idle:
+                raise CapacityError(f"cannot load model {name} now: {len(self.workers)} loaded models are busy "
+                                    f"(MAX_LOADED_MODELS={self.max_loaded}); retry later")
+            self.workers.pop(idle[0][1]).stop()
 
     def sampling_defaults(self, model_id: str) -> dict[str, Any]:
         return self.base.merged(self.settings.get(model_id, Settings())).sampling

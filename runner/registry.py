@@ -9,6 +9,8 @@ sha256 and renamed into place; only then is the model registered. At most 2 pull
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -18,7 +20,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,21 @@ class _Client:
         raise PullError(f"registry refused access to {self.ref.name}")
 
 
+@contextlib.contextmanager
+def _blob_lock(store: Store, digest: str) -> Iterator[None]:
+    """An exclusive lock on one blob's download: runner replicas sharing a ReadWriteMany volume pull
+    the same models at start, and must not append to the same partial file (flock; on NFS the kernel
+    maps it to a POSIX lock)."""
+    path = store.incomplete_path(digest).with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _download(client: _Client, store: Store, desc: dict, progress: Progress, totals: dict) -> None:
     digest = desc["digest"]
     size = int(desc.get("size") or 0)
@@ -133,6 +150,14 @@ def _download(client: _Client, store: Store, desc: dict, progress: Progress, tot
     if final.is_file():
         totals["pulled"] += size
         return
+    with _blob_lock(store, digest):
+        if final.is_file():  # another replica finished it while we waited
+            totals["pulled"] += size
+            return
+        _fetch(client, store, digest, size, final, progress, totals)
+
+
+def _fetch(client: _Client, store: Store, digest: str, size: int, final: Path, progress: Progress, totals: dict) -> None:
     part = store.incomplete_path(digest)
     have = part.stat().st_size if part.exists() else 0
     hasher = hashlib.sha256()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import Engine
+from .engine import CapacityError, Engine
 from .http import ApiError
 from .metrics import Metrics
 from .names import InvalidReference, display_name
@@ -39,7 +39,10 @@ class Runner:
         except StoreError as exc:
             raise ApiError(500, str(exc), "server_error") from None
         name = display_name(entry.tags[0]) if entry.tags else entry.id
-        return self.engine.worker(entry.id, name, paths, mode, self.store.chat_template(entry))
+        try:
+            return self.engine.worker(entry.id, name, paths, mode, self.store.chat_template(entry))
+        except CapacityError as exc:
+            raise ApiError(503, str(exc), "server_error") from None
 
     async def results(self, worker: Any, task: Task) -> AsyncIterator[Any]:
         """The results of `task` on `worker` as they come; cancels the task when the caller stops."""

@@ -44,6 +44,24 @@ def cgroup_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def memory_limit() -> int | None:
+    """The container's memory limit (cgroup v2, then v1), else the machine's MemTotal."""
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            limit = Path(limit_file).read_text().strip()
+            if limit != "max" and int(limit) < 1 << 60:
+                return int(limit)
+        except (OSError, ValueError):
+            continue
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def available_memory() -> int | None:
     """Bytes this container may still use: the cgroup limit less usage (v2, then v1), else the
     system's MemAvailable; None when neither can be read."""
@@ -106,6 +124,7 @@ class Worker:
         self.jobs: queue.Queue[Job | None] = queue.Queue()
         self.llm: Any = None
         self._formatter: Any = None
+        self.size = 0  # bytes of model files (the engine's memory cap counts them)
         self.last_used = time.time()
         self.busy = False
         self.thread = threading.Thread(target=self._loop, name=f"worker-{name}-{mode}", daemon=True)

@@ -181,7 +181,9 @@ def test_values_block_defaults(charts: dict[str, Path]) -> None:
     assert runner["hostEndpoint"] == HOST
     assert runner["image"] == "docker/model-runner:latest"
     assert runner["gpu"] == {"enabled": False, "vendor": "nvidia", "count": 1}
-    assert runner["storage"] == {"size": "100Gi", "storageClass": ""}
+    assert runner["storage"] == {"size": "100Gi", "storageClass": "", "mode": "shared", "accessModes": ["ReadWriteOnce"],
+                                 "existingClaim": ""}
+    assert runner["replicas"] == 1 and runner["autoscaling"]["enabled"] is False
     assert runner["models"] == ["ai/mxbai-embed-large", "ai/qwen2.5:latest"]
     assert runner["configure"] == [{"model": "ai/qwen2.5:latest", "contextSize": 8192, "runtimeFlags": ["--temp", "0.1"]}]
     schema = json.loads((charts["rag"] / "values.schema.json").read_text())
@@ -285,3 +287,67 @@ def test_only_model_clients_reach_the_runner(charts: dict[str, Path]) -> None:
     assert not [d for d in template(charts["chat"], values={"modelRunner.enabled": "true",
                                                               "networkPolicies.enabled": "false"})
                 if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-model-runner")]
+
+
+# ---- the runner scaled out ---------------------------------------------------------------------------
+SCALED = {"modelRunner.enabled": "true", "modelRunner.replicas": "3"}
+
+
+def test_runner_replicas_with_a_volume_each(charts: dict[str, Path]) -> None:
+    values = {**SCALED, "modelRunner.storage.mode": "perReplica", "modelRunner.storage.storageClass": "fast"}
+    lint([charts["rag"]], values=values)
+    for version in (4, 3):
+        docs = template(charts["rag"], version=version, values=values)
+        validate(docs)
+    sts = one(docs, "StatefulSet", "-model-runner")
+    assert sts["spec"]["replicas"] == 3 and sts["spec"]["serviceName"] == "rel-rag-model-runner"
+    claim = sts["spec"]["volumeClaimTemplates"][0]
+    assert claim["metadata"]["name"] == "models" and claim["spec"]["storageClassName"] == "fast"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "100Gi"
+    pod = sts["spec"]["template"]["spec"]
+    assert "volumes" not in pod  # the claim template is mounted as `models`
+    c = pod["containers"][0]
+    env = {e["name"]: e["value"] for e in c["env"]}
+    assert env["MODELS"].split() == ["ai/qwen2.5:latest", "ai/mxbai-embed-large"] or sorted(env["MODELS"].split()) == [
+        "ai/mxbai-embed-large", "ai/qwen2.5:latest"]
+    assert json.loads(env["MODELS_CONFIGURE"]) == [{"model": "ai/qwen2.5:latest", "contextSize": 8192, "runtimeFlags": ["--temp", "0.1"]}]
+    assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
+    spread = pod["topologySpreadConstraints"][0]
+    assert spread["topologyKey"] == "kubernetes.io/hostname" and spread["labelSelector"]["matchLabels"][
+        "app.kubernetes.io/component"] == "model-runner"
+    assert one(docs, "PodDisruptionBudget", "-model-runner")["spec"]["maxUnavailable"] == 1
+    # each replica pulls for itself: no shared claim, no pull Job through the Service
+    assert not [d for d in docs if d["kind"] in ("PersistentVolumeClaim", "Job") and "model" in d["metadata"]["name"]]
+    assert not [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-model-runner")]
+    # apps still wait for their models at the Service, which only routes to Ready (model-holding) replicas
+    assert one(docs, "Service", "-model-runner")["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"]
+
+
+def test_runner_replicas_on_one_shared_volume_and_autoscaled(charts: dict[str, Path]) -> None:
+    values = {"modelRunner.enabled": "true", "modelRunner.autoscaling.enabled": "true",
+              "modelRunner.autoscaling.maxReplicas": "6", "modelRunner.storage.accessModes[0]": "ReadWriteMany"}
+    lint([charts["chat"]], values=values)
+    docs = template(charts["chat"], values=values)
+    validate(docs)
+    dep = one(docs, "Deployment", "-model-runner")
+    assert "replicas" not in dep["spec"] and dep["spec"]["strategy"]["type"] == "RollingUpdate"
+    pvc = one(docs, "PersistentVolumeClaim", "-model-runner")
+    assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert dep["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+    hpa = one(docs, "HorizontalPodAutoscaler", "-model-runner")
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": dep["metadata"]["name"]}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
+    existing = template(charts["chat"], values={**values, "modelRunner.storage.existingClaim": "team-models"})
+    assert not [d for d in existing if d["kind"] == "PersistentVolumeClaim" and "model-runner" in d["metadata"]["name"]]
+    assert one(existing, "Deployment", "-model-runner")["spec"]["template"]["spec"]["volumes"][0][
+        "persistentVolumeClaim"]["claimName"] == "team-models"
+
+
+def test_runner_replicas_refuse_a_read_write_once_shared_volume(charts: dict[str, Path]) -> None:
+    with pytest.raises(AssertionError, match="storage.mode=perReplica"):
+        template(charts["chat"], values=SCALED)
+    single = template(charts["chat"], values={"modelRunner.enabled": "true"})
+    dep = one(single, "Deployment", "-model-runner")
+    assert dep["spec"]["replicas"] == 1 and dep["spec"]["strategy"] == {"type": "Recreate"}
+    assert not by_kind(single, "PodDisruptionBudget") and not by_kind(single, "HorizontalPodAutoscaler")
+    assert one(single, "Job", "-model-pull-1")

@@ -512,6 +512,29 @@ def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, t
         assert resp.usage.completion_tokens == 3
     finally:
         stop(proc)
+    # Scaled out: each replica gets the models in its env, pulls them itself and is Ready only then.
+    scaled = template(chart, values_file=values, values={"modelRunner.replicas": "2", "modelRunner.storage.mode": "perReplica"})
+    container = one(scaled, "StatefulSet", "-model-runner")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MODELS"] == f"{reg}/ai/chart-tiny:v1"
+    env.pop("MODEL_RUNNER_PORT")
+    env["MODELS_PATH"] = str(tmp_path / "replica-0")
+    proc, base = start_runner(Path(env["MODELS_PATH"]), env)
+    try:
+        ready = base + container["readinessProbe"]["httpGet"]["path"]
+        deadline = time.monotonic() + 60
+        while httpx.get(ready).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert httpx.get(ready).status_code == 200
+        settings = httpx.get(f"{base}/models/{reg}/ai/chart-tiny:v1")
+        assert settings.status_code == 200
+        resp = client({"base": base}).completions.create(model=f"{reg}/ai/chart-tiny:v1", prompt="the " * 300, max_tokens=2)
+    except openai.BadRequestError as exc:  # context_size 256 from compose, applied by the replica itself
+        assert "context" in str(exc)
+    else:
+        raise AssertionError(f"a 300-token prompt fit the configured 256-token context: {resp}")
+    finally:
+        stop(proc)
 
 
 # ---- the real model -----------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -275,5 +277,44 @@ def test_gemma_answers_through_anthropic_and_ollama(tmp_path: Path) -> None:
                       options={"num_predict": 16, "temperature": 0}).message.content.strip()
         assert "".join(p.response for p in o.generate(model=GEMMA_NAME, prompt="Name a colour.", stream=True,
                                                       options={"num_predict": 12})).strip()
+    finally:
+        stop(proc)
+
+
+# ---- start-up pulls, readiness and model caps --------------------------------------------------------
+def test_runner_pulls_configures_and_is_ready_after(tmp_path: Path, model: str) -> None:
+    env = {"MODELS": model, "MODELS_CONFIGURE": json.dumps([{"model": model, "contextSize": 96}])}
+    proc, base = start_runner(tmp_path / "models", env)
+    try:
+        deadline = time.monotonic() + 60
+        while (resp := httpx.get(f"{base}/ready")).status_code == 503 and time.monotonic() < deadline:
+            assert resp.json()["waiting"] == [model]
+            time.sleep(0.2)
+        assert resp.status_code == 200
+        short = httpx.post(f"{base}/engines/v1/completions", json={"model": model, "prompt": "the", "max_tokens": 2}, timeout=60)
+        assert short.status_code == 200
+        long = httpx.post(f"{base}/engines/v1/completions", json={"model": model, "prompt": "the " * 200, "max_tokens": 2},
+                          timeout=60)
+        assert long.status_code == 400 and "context" in long.json()["error"]["message"]  # contextSize applied
+    finally:
+        stop(proc)
+
+
+def test_a_model_that_cannot_be_loaded_now_is_a_503(tmp_path: Path, model: str) -> None:
+    proc, base = start_runner(tmp_path / "models", {"MAX_LOADED_MODELS": "1"})
+    try:
+        pull(base, model)
+        # the completion and embedding workers of one model count as two loaded models
+        busy = threading.Thread(target=lambda: httpx.post(f"{base}/engines/v1/completions", timeout=120, json={
+            "model": model, "prompt": "the", "max_tokens": 100000, "logit_bias": NO_EOS}))
+        busy.start()
+        deadline = time.monotonic() + 30
+        while not [w for w in httpx.get(f"{base}/engines/ps").json() if w["pending"]] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        resp = httpx.post(f"{base}/engines/v1/embeddings", json={"model": model, "input": "a"}, timeout=60)
+        assert resp.status_code == 503 and "MAX_LOADED_MODELS=1" in resp.json()["error"]["message"]
+        httpx.post(f"{base}/engines/unload", json={"all": True})
+        busy.join(60)
+        assert httpx.post(f"{base}/engines/v1/embeddings", json={"model": model, "input": "a"}, timeout=60).status_code == 200
     finally:
         stop(proc)

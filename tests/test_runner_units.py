@@ -87,3 +87,29 @@ def test_automatic_slots_follow_memory() -> None:
     assert auto_slots(GEMMA3_270M, 4096, 250 << 20, gib) == (gib // 2 - (250 << 20)) // (4096 * per_token)
     assert auto_slots(GEMMA3_270M, 4096, 250 << 20, 100 << 20) == 1
     assert auto_slots({}, 4096, 0, None) == 4
+
+
+def test_engine_caps_evict_the_least_recently_used_idle_model(tmp_path) -> None:
+    from runner.engine import CapacityError, Engine, parse_bytes
+    from runner.metrics import Metrics
+
+    assert parse_bytes("8Gi") == 8 * 2**30 and parse_bytes("2G") == 2 * 10**9 and parse_bytes("1000") == 1000
+    files = {}
+    for name, size in (("a", 40), ("b", 40), ("c", 40), ("huge", 500)):
+        files[name] = tmp_path / f"{name}.gguf"
+        files[name].write_bytes(b"x" * size)
+    engine = Engine(Metrics(), max_loaded=2, max_memory=100)
+    try:
+        a = engine.worker("a", "a", [files["a"]], "completion", None)
+        b = engine.worker("b", "b", [files["b"]], "completion", None)
+        b.last_used = a.last_used + 1
+        engine.worker("c", "c", [files["c"]], "completion", None)  # over both caps: a (oldest, idle) goes
+        assert sorted(k[0] for k in engine.workers) == ["b", "c"]
+        for w in engine.workers.values():
+            w.pending = lambda: 1  # busy
+        with pytest.raises(CapacityError, match="busy"):
+            engine.worker("a", "a", [files["a"]], "completion", None)
+        with pytest.raises(CapacityError, match="more than this runner may load"):
+            engine.worker("huge", "huge", [files["huge"]], "completion", None)
+    finally:
+        engine.unload(None)

@@ -186,6 +186,13 @@ Complete), models (the runner lists every model the service uses). */}}
 {{- if and .Values.modelRunner.enabled (not .Values.modelRunner.clusterEndpoint) }}true{{ end }}
 {{- end }}
 
+{{/* "true" when the in-chart runner runs as several replicas (or may, under an autoscaler): each then
+pulls its models itself and is Ready once it has them, instead of one pull Job through the Service. */}}
+{{- define "kitchen-sink.runnerScaled" -}}
+{{- $r := .Values.modelRunner }}
+{{- if and (include "kitchen-sink.inChartRunner" .) (or (gt (int $r.replicas) 1) $r.autoscaling.enabled) }}true{{ end }}
+{{- end }}
+
 {{/* Base URL of the model runner the chart pulls models into and waits on: clusterEndpoint without its
 /engines/v1/ suffix, else the in-chart runner Service. */}}
 {{- define "kitchen-sink.modelRunnerBase" -}}
