@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 from chartcheck import by_kind, container_env, lint, one, template, validate
-from click.testing import CliRunner
+from cli import invoke
 from conftest import FIXTURES
-
-from bridge.cli import main
 
 
 def convert(out: Path, *args: str) -> str:
-    result = CliRunner().invoke(main, ["convert", *args, "-o", str(out)], catch_exceptions=False)
+    result = invoke(["convert", *args, "-o", str(out)])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -423,11 +421,11 @@ def test_chart_name_and_versions(tmp_path: Path) -> None:
     labels = one(docs, "Deployment", "-app")["metadata"]["labels"]
     assert labels["app.kubernetes.io/version"] == "2024.1_sha.abc_def"
     assert labels["helm.sh/chart"] == "my-app-1.2.3-rc.1_build.5"
-    bad = CliRunner().invoke(main, ["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(tmp_path / "x"),
+    bad = invoke(["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(tmp_path / "x"),
                                     "--chart-version", "one"])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()
     for name in ("My App", "my_app", "-app", "a" * 54):
-        bad = CliRunner().invoke(main, ["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(tmp_path / "x"),
+        bad = invoke(["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(tmp_path / "x"),
                                         "--chart-name", name])
         assert bad.exit_code == 2 and "not a valid chart name" in bad.output and not (tmp_path / "x").exists()
 
@@ -436,11 +434,10 @@ def test_check_mode_detects_drift(tmp_path: Path) -> None:
     out = tmp_path / "chart"
     src = str(FIXTURES / "multi" / "compose.yaml")
     convert(out, src)
-    runner = CliRunner()
-    ok = runner.invoke(main, ["convert", src, "-o", str(out), "--check"])
+    ok = invoke(["convert", src, "-o", str(out), "--check"])
     assert ok.exit_code == 0, ok.output
     (out / "values.yaml").write_text("tampered: true\n")
-    drift = runner.invoke(main, ["convert", src, "-o", str(out), "--check"])
+    drift = invoke(["convert", src, "-o", str(out), "--check"])
     assert drift.exit_code == 1
     assert "changed: values.yaml" in drift.output
 
@@ -448,7 +445,7 @@ def test_check_mode_detects_drift(tmp_path: Path) -> None:
 def test_failed_convert_leaves_nothing(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: x\n    models: [missing]\n")
     out = tmp_path / "chart"
-    result = CliRunner().invoke(main, ["convert", str(tmp_path / "compose.yaml"), "-o", str(out)])
+    result = invoke(["convert", str(tmp_path / "compose.yaml"), "-o", str(out)])
     assert result.exit_code == 1
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["compose.yaml"]
@@ -458,7 +455,7 @@ def test_refuses_to_overwrite_a_foreign_directory(tmp_path: Path) -> None:
     out = tmp_path / "precious"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    result = CliRunner().invoke(main, ["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(out)])
+    result = invoke(["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(out)])
     assert result.exit_code == 1 and "refusing" in result.output
     assert (out / "notes.txt").read_text() == "keep me"
 
@@ -475,7 +472,7 @@ def test_custom_templates_override_a_subset(tmp_path: Path) -> None:
 
 def test_colliding_names_are_reported(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text("services:\n  web_app:\n    image: x\n  web-app:\n    image: y\n")
-    result = CliRunner().invoke(main, ["convert", str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "c")])
+    result = invoke(["convert", str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "c")])
     assert result.exit_code == 1
     assert "both become 'web-app'" in result.output
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from bridge.cli import main
+from cli import invoke
 
 
 def _convert(tmp_path: Path, text: str, *args: str):
     (tmp_path / "compose.yaml").write_text(text)
-    return CliRunner().invoke(main, ["convert", str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "out"), *args])
+    return invoke(["convert", str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "out"), *args])
 
 
 def test_unknown_key_points_at_the_key_itself(tmp_path: Path) -> None:
@@ -40,3 +38,14 @@ def test_summary_counts_in_singular_and_plural(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "1 service, 1 volume, 0 models)" in result.output
     assert "install it with:\n  helm install " in result.output
+
+
+def test_cli_basics(tmp_path: Path) -> None:
+    version = invoke(["--version"])
+    assert version.exit_code == 0 and version.output.startswith("bridge, version ")
+    assert invoke([]).exit_code == 2
+    unknown = invoke(["convert", "--frobnicate"])
+    assert unknown.exit_code == 2 and "unrecognized arguments: --frobnicate" in unknown.output
+    # an option's value is taken as given, even when it starts with a dash (as click did)
+    bad = invoke(["convert", "--chart-version", "-1", str(tmp_path / "missing.yaml")])
+    assert bad.exit_code == 2 and "'-1' is not a SemVer 2 version" in bad.output
