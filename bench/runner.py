@@ -219,6 +219,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 2))
     parser.add_argument("--slots", type=int, default=8)
     parser.add_argument("--ctx", type=int, default=4096, help="context per slot")
+    parser.add_argument("--system-tokens", type=int, default=2069, help="length of the shared system prompt")
     parser.add_argument("--llama-server", help="a llama-server binary (default: build it, see above)")
     parser.add_argument("--skip-peer", action="store_true")
     args = parser.parse_args()
@@ -226,7 +227,10 @@ def main() -> None:
     from llama_cpp import Llama
 
     vocab = Llama(model_path=str(path), vocab_only=True, verbose=False)
-    system = "System: " + SYSTEM * 40 + "\n"
+    repeat = 1
+    while len(vocab.tokenize(("System: " + SYSTEM * repeat + "\n").encode())) < args.system_tokens:
+        repeat += 1
+    system = "System: " + SYSTEM * repeat + "\n"
     system_tokens = len(vocab.tokenize(system.encode()))
     print(f"machine: {os.cpu_count()} CPUs; model {path.name} ({path.stat().st_size / 2**20:.0f} MiB); {args.tokens} tokens "
           f"per stream; {args.threads} threads; {args.slots} slots of {args.ctx} tokens; shared system prompt "
@@ -251,7 +255,7 @@ def main() -> None:
         port = free_port()
         proc = subprocess.Popen([str(binary), "-m", str(path), "-t", str(args.threads), "-np", str(args.slots),
                                  "-c", str(args.ctx * args.slots), "--host", "127.0.0.1", "--port", str(port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=None)
         try:
             base_url = f"http://127.0.0.1:{port}"
             wait_ready(f"{base_url}/health", proc)

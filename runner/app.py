@@ -3,6 +3,7 @@
 - models: POST /models/create (progress as JSON lines), GET /models, GET|DELETE /models/{name};
 - openai: /engines[/llama.cpp]/v1/{models,chat/completions,completions,embeddings}, and /v1/...;
 - anthropic: /anthropic/v1/messages, /anthropic/v1/messages/count_tokens;
+- rerank: /rerank, /v1/rerank, /engines[/llama.cpp]/v1/rerank (reranker GGUFs);
 - ollama: /api/tags, /api/show, /api/chat, /api/generate, /api/embed, /api/embeddings;
 - admin: /engines/status, /engines/ps, /engines/unload, /engines/_configure, /metrics, /version, /,
   /ready (503 until the models the runner starts with are present).
@@ -23,7 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from . import __version__
-from .api import admin, anthropic, models, ollama, openai
+from .api import admin, anthropic, models, ollama, openai, rerank
 from .engine import Engine
 from .http import ApiError, error_response
 from .metrics import Metrics
@@ -87,7 +88,7 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None,
         log.exception("unexpected error on %s", request.url.path)
         return error_response(500, f"internal error: {type(exc).__name__}", "server_error")
 
-    for api in (models, openai, anthropic, ollama, admin):
+    for api in (models, openai, anthropic, ollama, rerank, admin):
         app.include_router(api.router(core))
 
     @app.get("/ready")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .batch import BatchedWorker
+from .rerank import RERANK, RerankWorker
 from .settings import Settings, parse_flags
 from .worker import COMPLETION, EMBEDDING, Worker, memory_limit
 
@@ -72,7 +73,7 @@ class Engine:
         with self.lock:
             self.settings[model_id] = settings
             # A running worker keeps its settings until it is unloaded; reload on next use.
-            for mode in (COMPLETION, EMBEDDING):
+            for mode in (COMPLETION, EMBEDDING, RERANK):
                 worker = self.workers.pop((model_id, mode), None)
                 if worker is not None:
                     worker.stop()
@@ -85,7 +86,9 @@ class Engine:
                 self._make_room(name, sum(p.stat().st_size for p in paths))
                 settings = self.base.merged(self.settings.get(model_id, Settings()))
                 parallel = settings.load.get("n_seq_max")  # None: continuous batching, automatic slots
-                if mode == COMPLETION and parallel != 1:
+                if mode == RERANK:
+                    worker = RerankWorker(model_id, name, paths, mode, settings, chat_template, self.metrics)
+                elif mode == COMPLETION and parallel != 1:
                     worker = BatchedWorker(model_id, name, paths, mode, settings, chat_template, self.metrics,
                                            int(parallel) if parallel and parallel > 0 else None)
                 else:

@@ -40,7 +40,15 @@ class CountTokens:
     messages: list
 
 
-Task = Generation | Embedding | CountTokens
+@dataclass
+class Rerank:
+    """Relevance of each document to the query (reranker models)."""
+
+    query: str
+    documents: list[str]
+
+
+Task = Generation | Embedding | CountTokens | Rerank
 
 
 class _End:

@@ -14,7 +14,10 @@ BIASED_OUT = {str(i): -100 for i in range(2, 259)}
 
 
 def write_tiny_llama(path: Path, n_embd: int = 64, n_layer: int = 2, n_head: int = 4, n_ff: int = 128,
-                     n_ctx: int = 512, seed: int = 0, chat_template: str | None = None) -> Path:
+                     n_ctx: int = 512, seed: int = 0, chat_template: str | None = None, reranker: bool = False) -> Path:
+    """A tiny random llama; with `reranker`, a tiny random Qwen3 reranker instead (architecture qwen3,
+    q/k norms, pooling type rank and a two-label classification head `cls.output`, as llama.cpp loads
+    Qwen3-Reranker GGUFs)."""
     import gguf
 
     rng = np.random.default_rng(seed)
@@ -29,8 +32,12 @@ def write_tiny_llama(path: Path, n_embd: int = 64, n_layer: int = 2, n_head: int
     scores = [0.0, 0.0, 0.0] + [0.0] * 256 + [-float(i) for i in range(len(pieces))]
     n_vocab = len(tokens)
 
-    w = gguf.GGUFWriter(str(path), "llama")
-    w.add_name("tiny-random-llama")
+    arch = "qwen3" if reranker else "llama"
+    w = gguf.GGUFWriter(str(path), arch)
+    w.add_name(f"tiny-random-{arch}")
+    if reranker:
+        w.add_pooling_type(gguf.PoolingType.RANK)
+        w.add_classifier_output_labels(["yes", "no"])
     w.add_context_length(n_ctx)
     w.add_embedding_length(n_embd)
     w.add_block_count(n_layer)
@@ -62,12 +69,17 @@ def write_tiny_llama(path: Path, n_embd: int = 64, n_layer: int = 2, n_head: int
         t(f"blk.{i}.attn_k.weight", n_embd, n_embd)
         t(f"blk.{i}.attn_v.weight", n_embd, n_embd)
         t(f"blk.{i}.attn_output.weight", n_embd, n_embd)
+        if reranker:
+            w.add_tensor(f"blk.{i}.attn_q_norm.weight", np.ones(n_embd // n_head, dtype=np.float32))
+            w.add_tensor(f"blk.{i}.attn_k_norm.weight", np.ones(n_embd // n_head, dtype=np.float32))
         w.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(n_embd, dtype=np.float32))
         t(f"blk.{i}.ffn_gate.weight", n_ff, n_embd)
         t(f"blk.{i}.ffn_up.weight", n_ff, n_embd)
         t(f"blk.{i}.ffn_down.weight", n_embd, n_ff)
     w.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
     t("output.weight", n_vocab, n_embd)
+    if reranker:
+        t("cls.output.weight", 2, n_embd, scale=0.5)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
