@@ -60,23 +60,9 @@ def field(data: dict, key: str, kind: type | tuple, required: bool = False, defa
     return value
 
 
-# OpenAI request fields passed to llama-cpp-python, with their types.
-_SAMPLING_FIELDS: dict[str, type | tuple] = {
-    "temperature": (int, float), "top_p": (int, float), "top_k": int, "min_p": (int, float),
-    "max_tokens": int, "presence_penalty": (int, float), "frequency_penalty": (int, float),
-    "repeat_penalty": (int, float), "seed": int, "stop": (str, list), "logit_bias": dict,
-    "response_format": dict, "tools": list, "tool_choice": (str, dict), "logprobs": (bool, int),
-    "top_logprobs": int, "typical_p": (int, float),
-}
-
-
-# Fields each request may carry: OpenAI's (some accepted and ignored, e.g. `user`) and DMR's own.
-_COMMON = {"model", "stream", "stream_options", "user", "n", "seed", "metadata", "store", "service_tier"}
+# Fields of the DMR-specific bodies (model management and admin; the APIs' bodies are pydantic models
+# in runner/api/).
 KNOWN_FIELDS = {
-    "chat": _COMMON | set(_SAMPLING_FIELDS) | {"messages", "max_completion_tokens", "parallel_tool_calls",
-                                                "functions", "function_call", "reasoning_effort", "modalities"},
-    "completions": _COMMON | set(_SAMPLING_FIELDS) | {"prompt", "suffix", "echo", "best_of"},
-    "embeddings": {"model", "input", "encoding_format", "dimensions", "user"},
     "create": {"from", "bearer-token"},
     "configure": {"model", "context-size", "runtime-flags", "raw-runtime-flags", "mode"},
     "unload": {"models", "all", "backend"},
@@ -86,30 +72,7 @@ KNOWN_FIELDS = {
 def check_fields(data: dict, kind: str) -> None:
     """Fields the runner does not know are ignored, as llama-server and DMR ignore them: SDKs add new
     ones every release (`prompt_cache_key`, `safety_identifier`, LangChain's and LiteLLM's extras).
-    Known fields of the wrong type are still a 400 (see _field)."""
+    Known fields of the wrong type are still a 400 (see field)."""
     unknown = sorted(k for k in data if k not in KNOWN_FIELDS[kind])
     if unknown:
         log.debug("ignoring request field%s %s", "s" if len(unknown) > 1 else "", ", ".join(unknown))
-    n = data.get("n")
-    if n is not None and n != 1:
-        raise ApiError(400, "only n=1 is supported")
-
-
-def sampling(data: dict, defaults: dict) -> dict[str, Any]:
-    out = dict(defaults)
-    for key, kind in _SAMPLING_FIELDS.items():
-        value = field(data, key, kind)
-        if value is not None:
-            out[key] = value
-    if "max_completion_tokens" in data and data["max_completion_tokens"] is not None:
-        out["max_tokens"] = field(data, "max_completion_tokens", int)
-    if isinstance(out.get("max_tokens"), int) and out["max_tokens"] < 0:
-        raise ApiError(400, "max_tokens must not be negative")
-    if "logit_bias" in out:
-        try:
-            out["logit_bias"] = {int(k): float(v) for k, v in out["logit_bias"].items()}
-        except (TypeError, ValueError):
-            raise ApiError(400, "logit_bias must map token ids to numbers") from None
-    return out
-
-

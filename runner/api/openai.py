@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..http import ApiError, check_fields, field, read_json, sampling
+from ..http import ApiError, read_json
 from ..names import display_name
 from ..service import Runner
 from ..tasks import Embedding, Generation
 from ..tools import ToolPlan, plan_tools, response_grammar, schema_grammar, tool_messages, tool_reply
 from ..worker import COMPLETION, EMBEDDING
 
+log = logging.getLogger("runner")
 PREFIXES = ("/engines/v1", "/engines/llama.cpp/v1", "/v1")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -27,50 +30,101 @@ def model_object(core: Runner, entry: Any, tag: str | None = None) -> dict:
     return {"id": name, "object": "model", "created": core.store.describe(entry)["created"], "owned_by": "docker"}
 
 
+class _Body(BaseModel):
+    # Unknown fields are ignored (SDKs add some every release); known ones are type-checked (strict:
+    # "9" is not an integer, true is not a number), a wrong one is a 400 naming it.
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    model: str = Field(min_length=1)
+
+    def unknown(self) -> list[str]:
+        return sorted(self.model_extra or {})
+
+
+class _Sampled(_Body):
+    stream: bool = False
+    stream_options: dict | None = None
+    n: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    typical_p: float | None = None
+    max_tokens: int | None = Field(default=None, ge=0)
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    repeat_penalty: float | None = None
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    logit_bias: dict[str, float] | None = None
+    response_format: dict | None = None
+
+
+class ChatRequest(_Sampled):
+    messages: list[dict] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(default=None, ge=0)
+    tools: list[dict] | None = None
+    tool_choice: str | dict | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+
+
+class CompletionRequest(_Sampled):
+    prompt: str | list[str]
+    logprobs: int | None = Field(default=None, ge=0, le=5)
+
+
+class EmbeddingRequest(_Body):
+    input: str | list[str]
+
+
+# Fields of _Sampled that are llama-cpp-python sampling keywords (the rest shape the task).
+_SAMPLING = ("temperature", "top_p", "top_k", "min_p", "typical_p", "max_tokens", "presence_penalty",
+             "frequency_penalty", "repeat_penalty", "seed", "stop")
+
+
+def parse(model: type[_Body], data: dict) -> Any:
+    try:
+        body = model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ApiError(400, f"field '{where}': {first['msg']}") from None
+    if body.unknown():
+        log.debug("ignoring request fields %s", ", ".join(body.unknown()))
+    n = getattr(body, "n", None)
+    if n is not None and n != 1:
+        raise ApiError(400, "only n=1 is supported")
+    return body
+
+
 def generation(core: Runner, data: dict, kind: str, entry: Any) -> tuple[Generation, ToolPlan | None]:
-    """An OpenAI chat or completions body as a Generation task (400 on fields of the wrong type), and
-    the tool plan when the chat offers tools."""
-    params = sampling(data, core.engine.sampling_defaults(entry.id))
-    for key in ("response_format", "tools", "tool_choice", "logprobs", "top_logprobs"):
-        params.pop(key, None)  # turned into a grammar and a logprobs count below
-    stream = bool(field(data, "stream", bool, default=False))
-    options = field(data, "stream_options", dict, default={})
-    include_usage = bool(options.get("include_usage")) and stream
-    grammar = response_grammar(data.get("response_format"))
-    logprobs = _logprobs(data, kind)
-    if kind == "chat":
-        messages = field(data, "messages", list, required=True)
-        if not messages or not all(isinstance(m, dict) for m in messages):
-            raise ApiError(400, "field 'messages' must be a non-empty list of objects")
-        plan = plan_tools(field(data, "tools", list), data.get("tool_choice"))
+    """An OpenAI chat or completions body as a Generation task, and the tool plan when the chat offers
+    tools."""
+    body = parse(ChatRequest if kind == "chat" else CompletionRequest, data)
+    params = dict(core.engine.sampling_defaults(entry.id))
+    params.update({k: getattr(body, k) for k in _SAMPLING if getattr(body, k) is not None})
+    if isinstance(body, ChatRequest) and body.max_completion_tokens is not None:
+        params["max_tokens"] = body.max_completion_tokens
+    if body.logit_bias:
+        try:
+            params["logit_bias"] = {int(k): float(v) for k, v in body.logit_bias.items()}
+        except ValueError:
+            raise ApiError(400, "logit_bias must map token ids to numbers") from None
+    include_usage = bool((body.stream_options or {}).get("include_usage")) and body.stream
+    grammar = response_grammar(body.response_format)
+    common = {"params": params, "stream": body.stream, "model": body.model, "include_usage": include_usage}
+    if isinstance(body, ChatRequest):
+        messages = body.messages
+        plan = plan_tools(body.tools, body.tool_choice)
         if plan is not None:
             messages, grammar = tool_messages(messages, plan), schema_grammar(plan.schema)
         elif any(m.get("role") == "tool" or m.get("tool_calls") or not isinstance(m.get("content"), str) for m in messages):
             messages = tool_messages(messages, None)
-        return Generation("chat", messages=messages, params=params, stream=stream, model=data["model"],
-                          include_usage=include_usage, grammar=grammar, logprobs=logprobs), plan
-    prompt = field(data, "prompt", (str, list), required=True)
-    if isinstance(prompt, list):
-        if not all(isinstance(p, str) for p in prompt):
-            raise ApiError(400, "field 'prompt' must be a string")
-        prompt = "".join(prompt)
-    return Generation("completions", prompt=prompt, params=params, stream=stream, model=data["model"],
-                      include_usage=include_usage, grammar=grammar, logprobs=logprobs), None
-
-
-def _logprobs(data: dict, kind: str) -> int | None:
-    """Chat: `logprobs: true` with `top_logprobs` (0-20) alternatives; completions: `logprobs: N` (0-5)."""
-    raw = field(data, "logprobs", (bool, int))
-    if kind == "chat":
-        top = field(data, "top_logprobs", int)
-        if top is not None and not 0 <= top <= 20:
-            raise ApiError(400, "top_logprobs must be between 0 and 20")
-        return (top or 0) if raw else None
-    if raw is None or raw is False:
-        return None
-    if isinstance(raw, bool) or not 0 <= raw <= 5:
-        raise ApiError(400, "logprobs must be an integer between 0 and 5 on completions")
-    return raw
+        logprobs = (body.top_logprobs or 0) if body.logprobs else None
+        return Generation("chat", messages=messages, grammar=grammar, logprobs=logprobs, **common), plan
+    prompt = body.prompt if isinstance(body.prompt, str) else "".join(body.prompt)
+    return Generation("completions", prompt=prompt, grammar=grammar, logprobs=body.logprobs, **common), None
 
 
 def with_tool_calls(result: dict) -> dict:
@@ -109,20 +163,17 @@ def router(core: Runner) -> APIRouter:
         return model_object(core, core.resolve(name))
 
     async def embeddings(request: Request) -> Response:
-        data = await read_json(request)
-        check_fields(data, "embeddings")
-        entry = core.resolve(data.get("model"))
-        inputs = field(data, "input", (str, list), required=True)
-        if isinstance(inputs, list) and not all(isinstance(x, str) for x in inputs):
-            raise ApiError(400, "field 'input' must be a string or a list of strings")
-        result = await core.one(core.worker_for(entry, EMBEDDING), Embedding(inputs, data["model"]))
+        body = parse(EmbeddingRequest, await read_json(request))
+        entry = core.resolve(body.model)
+        result = await core.one(core.worker_for(entry, EMBEDDING), Embedding(body.input, body.model))
         core.metrics.request("embeddings", 200)
         return JSONResponse(result)
 
     async def complete(request: Request, kind: str) -> Response:
         data = await read_json(request)
-        check_fields(data, kind)
-        entry = core.resolve(data.get("model"))
+        if not isinstance(data.get("model"), str) or not data["model"]:
+            raise ApiError(400, "field 'model' must be a non-empty string")
+        entry = core.resolve(data["model"])
         task, plan = generation(core, data, kind, entry)
         worker = core.worker_for(entry, COMPLETION)
         streamed = task.stream
