@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 log = logging.getLogger("runner")
 MAX_BODY = int(os.environ.get("MAX_BODY_BYTES", str(8 * 2**20)))
@@ -76,3 +77,26 @@ def check_fields(data: dict, kind: str) -> None:
     unknown = sorted(k for k in data if k not in KNOWN_FIELDS[kind])
     if unknown:
         log.debug("ignoring request field%s %s", "s" if len(unknown) > 1 else "", ", ".join(unknown))
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are ignored (clients add some every release, as llama-server and
+    DMR ignore them), known ones type-checked strictly ("9" is not an integer, true is not a number)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    def unknown(self) -> list[str]:
+        return sorted(self.model_extra or {})
+
+
+def parse_body(model: type[Body], data: dict) -> Any:
+    """`data` as `model`, or a 400 naming the first field that is wrong; unknown fields logged (debug)."""
+    try:
+        body = model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ApiError(400, f"field '{where}': {first['msg']}") from None
+    if body.unknown():
+        log.debug("ignoring request fields %s", ", ".join(body.unknown()))
+    return body

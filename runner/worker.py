@@ -44,42 +44,39 @@ def cgroup_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def memory_limit() -> int | None:
-    """The container's memory limit (cgroup v2, then v1), else the machine's MemTotal."""
-    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            limit = Path(limit_file).read_text().strip()
-            if limit != "max" and int(limit) < 1 << 60:
-                return int(limit)
-        except (OSError, ValueError):
-            continue
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def available_memory() -> int | None:
-    """Bytes this container may still use: the cgroup limit less usage (v2, then v1), else the
-    system's MemAvailable; None when neither can be read."""
+def _cgroup_memory() -> tuple[int, int] | None:
+    """(limit, usage) in bytes of this container's memory cgroup (v2, then v1); None without a limit."""
     for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
                                    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
         try:
             limit = Path(limit_file).read_text().strip()
             if limit != "max" and int(limit) < 1 << 60:
-                return max(0, int(limit) - int(Path(usage_file).read_text()))
+                return int(limit), int(Path(usage_file).read_text())
         except (OSError, ValueError):
             continue
+    return None
+
+
+def _meminfo(key: str) -> int | None:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def memory_limit() -> int | None:
+    """The container's memory limit, else the machine's MemTotal."""
+    cgroup = _cgroup_memory()
+    return cgroup[0] if cgroup else _meminfo("MemTotal")
+
+
+def available_memory() -> int | None:
+    """Bytes this container may still use: its limit less its usage, else the system's MemAvailable."""
+    cgroup = _cgroup_memory()
+    return max(0, cgroup[0] - cgroup[1]) if cgroup else _meminfo("MemAvailable")
 
 
 # Chat formats by GGUF architecture, for models that ship no chat template; anything else gets ChatML,

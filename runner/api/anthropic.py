@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from ..http import ApiError, read_json
+from ..http import ApiError, Body, parse_body, read_json
 from ..service import Runner
 from ..tasks import CountTokens, Generation
 from ..worker import COMPLETION
@@ -22,22 +22,19 @@ _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: 
                 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 503: "overloaded_error"}
 
 
-class _Body(BaseModel):
-    # Unknown fields are ignored (clients add them every release); known ones are type-checked.
-    model_config = ConfigDict(extra="ignore", strict=True)
 
 
-class TextBlock(_Body):
+class TextBlock(Body):
     type: Literal["text"]
     text: str
 
 
-class Message(_Body):
+class Message(Body):
     role: Literal["user", "assistant"]
     content: str | list[TextBlock]
 
 
-class CountRequest(_Body):
+class CountRequest(Body):
     model: str = Field(min_length=1)
     messages: list[Message] = Field(min_length=1)
     system: str | list[TextBlock] | None = None
@@ -63,14 +60,6 @@ def chat_messages(body: CountRequest) -> list[dict]:
     return out + [{"role": m.role, "content": _text(m.content)} for m in body.messages]
 
 
-def parse(model: type[_Body], data: dict) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(400, f"{where}: {first['msg']}") from None
-
 
 def error_response(exc: ApiError) -> JSONResponse:
     kind = _ERROR_TYPES.get(exc.status, "api_error")
@@ -90,13 +79,13 @@ def router(core: Runner) -> APIRouter:
 
     @router.post("/messages/count_tokens")
     async def count_tokens(request: Request) -> dict:
-        body = parse(CountRequest, await read_json(request))
+        body = parse_body(CountRequest, await read_json(request))
         entry = core.resolve(body.model)
         return await core.one(core.worker_for(entry, COMPLETION), CountTokens(chat_messages(body)))
 
     @router.post("/messages")
     async def messages(request: Request) -> Response:
-        body = parse(MessagesRequest, await read_json(request))
+        body = parse_body(MessagesRequest, await read_json(request))
         entry = core.resolve(body.model)
         params = dict(core.engine.sampling_defaults(entry.id))
         params["max_tokens"] = body.max_tokens

@@ -13,9 +13,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from ..http import ApiError, read_json
+from ..http import ApiError, Body, parse_body, read_json
 from ..names import display_name
 from ..service import Runner
 from ..tasks import Embedding, Generation
@@ -29,11 +29,9 @@ _OPTIONS = {"temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "m
             "frequency_penalty": "frequency_penalty"}
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)  # unknown fields ignored, known ones checked
 
 
-class Options(_Body):
+class Options(Body):
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
@@ -47,12 +45,12 @@ class Options(_Body):
     frequency_penalty: float | None = None
 
 
-class ChatMessage(_Body):
+class ChatMessage(Body):
     role: str
     content: str = ""
 
 
-class _Inference(_Body):
+class _Inference(Body):
     model: str = Field(min_length=1)
     stream: bool = True
     options: Options | None = None
@@ -78,23 +76,16 @@ class GenerateRequest(_Inference):
     raw: bool = False
 
 
-class ShowRequest(_Body):
+class ShowRequest(Body):
     model: str | None = None
     name: str | None = None  # older clients
 
 
-class EmbedRequest(_Body):
+class EmbedRequest(Body):
     model: str = Field(min_length=1)
     input: str | list[str] | None = None  # /api/embed
     prompt: str | None = None  # /api/embeddings
 
-
-def parse(model: type[_Body], data: dict) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ApiError(400, f"{'.'.join(str(p) for p in first['loc']) or 'body'}: {first['msg']}") from None
 
 
 def _now() -> str:
@@ -132,7 +123,7 @@ def router(core: Runner) -> APIRouter:
 
     @router.post("/show")
     async def show(request: Request) -> dict:
-        body = parse(ShowRequest, await read_json(request))
+        body = parse_body(ShowRequest, await read_json(request))
         entry = core.resolve(body.model or body.name)
         described = core.store.describe(entry)
         return {"modelfile": "", "parameters": "", "template": core.store.chat_template(entry) or "",
@@ -180,7 +171,7 @@ def router(core: Runner) -> APIRouter:
 
     @router.post("/chat")
     async def chat(request: Request) -> Response:
-        body = parse(ChatRequest, await read_json(request))
+        body = parse_body(ChatRequest, await read_json(request))
         entry = core.resolve(body.model)
         messages = [{"role": m.role, "content": m.content} for m in body.messages]
         task = Generation("chat", messages=messages, params=params_for(entry, body.options), stream=body.stream,
@@ -189,7 +180,7 @@ def router(core: Runner) -> APIRouter:
 
     @router.post("/generate")
     async def generate_text(request: Request) -> Response:
-        body = parse(GenerateRequest, await read_json(request))
+        body = parse_body(GenerateRequest, await read_json(request))
         entry = core.resolve(body.model)
         params = params_for(entry, body.options)
         if body.raw:
@@ -210,14 +201,14 @@ def router(core: Runner) -> APIRouter:
 
     @router.post("/embed")
     async def embed(request: Request) -> dict:
-        body = parse(EmbedRequest, await read_json(request))
+        body = parse_body(EmbedRequest, await read_json(request))
         if body.input is None:
             raise ApiError(400, "input: field required")
         return {"model": body.model, "embeddings": await embed_vectors(body, body.input)}
 
     @router.post("/embeddings")
     async def embeddings(request: Request) -> dict:
-        body = parse(EmbedRequest, await read_json(request))
+        body = parse_body(EmbedRequest, await read_json(request))
         if body.prompt is None:
             raise ApiError(400, "prompt: field required")
         return {"embedding": (await embed_vectors(body, body.prompt))[0]}

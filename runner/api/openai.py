@@ -11,9 +11,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from ..http import ApiError, read_json
+from ..http import ApiError, Body, parse_body, read_json
 from ..names import display_name
 from ..service import Runner
 from ..tasks import Embedding, Generation
@@ -30,15 +30,8 @@ def model_object(core: Runner, entry: Any, tag: str | None = None) -> dict:
     return {"id": name, "object": "model", "created": core.store.describe(entry)["created"], "owned_by": "docker"}
 
 
-class _Body(BaseModel):
-    # Unknown fields are ignored (SDKs add some every release); known ones are type-checked (strict:
-    # "9" is not an integer, true is not a number), a wrong one is a 400 naming it.
-    model_config = ConfigDict(extra="allow", strict=True)
-
+class _Body(Body):
     model: str = Field(min_length=1)
-
-    def unknown(self) -> list[str]:
-        return sorted(self.model_extra or {})
 
 
 class _Sampled(_Body):
@@ -84,14 +77,7 @@ _SAMPLING = ("temperature", "top_p", "top_k", "min_p", "typical_p", "max_tokens"
 
 
 def parse(model: type[_Body], data: dict) -> Any:
-    try:
-        body = model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(400, f"field '{where}': {first['msg']}") from None
-    if body.unknown():
-        log.debug("ignoring request fields %s", ", ".join(body.unknown()))
+    body = parse_body(model, data)
     n = getattr(body, "n", None)
     if n is not None and n != 1:
         raise ApiError(400, "only n=1 is supported")

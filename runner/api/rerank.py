@@ -5,9 +5,9 @@ POST /rerank, /v1/rerank, /engines[/llama.cpp]/v1/rerank with {"model", "query",
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from ..http import ApiError, read_json
+from ..http import Body, parse_body, read_json
 from ..rerank import RERANK
 from ..service import Runner
 from ..tasks import Rerank
@@ -15,9 +15,7 @@ from ..tasks import Rerank
 PATHS = ("/rerank", "/v1/rerank", "/engines/v1/rerank", "/engines/llama.cpp/v1/rerank")
 
 
-class RerankRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)  # unknown fields ignored, known ones checked
-
+class RerankRequest(Body):
     model: str = Field(min_length=1)
     query: str
     documents: list[str] = Field(min_length=1)
@@ -29,11 +27,7 @@ def router(core: Runner) -> APIRouter:
     router = APIRouter()
 
     async def rerank(request: Request) -> dict:
-        try:
-            body = RerankRequest.model_validate(await read_json(request))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ApiError(400, f"{'.'.join(str(p) for p in first['loc']) or 'body'}: {first['msg']}") from None
+        body = parse_body(RerankRequest, await read_json(request))
         entry = core.resolve(body.model)
         out = await core.one(core.worker_for(entry, RERANK), Rerank(body.query, body.documents))
         ranked = sorted(range(len(body.documents)), key=lambda i: (-out["scores"][i], i))[: body.top_n]
