@@ -338,6 +338,7 @@ class ChartWriter:
         self._made: set[str] = set()
         self._pid = 0
         self._pipe: Any = None
+        self._failed = False  # the writer process reported an error (its exit status)
         if fork and hasattr(os, "fork"):
             self._start_child()
 
@@ -386,19 +387,19 @@ class ChartWriter:
         except BrokenPipeError:
             self._finish()  # the child failed and said why; its status makes commit() fail
 
-    def _finish(self) -> bool:
-        """Wait for the child; True when it wrote everything."""
+    def _finish(self) -> None:
+        """Wait for the writer process, if any, and note whether it failed."""
         if not self._pid:
-            return True
+            return
         with contextlib.suppress(BrokenPipeError):
             self._pipe.close()
         _, status = os.waitpid(self._pid, 0)
         self._pid = 0
         self._failed = os.waitstatus_to_exitcode(status) != 0
-        return not self._failed
 
     def commit(self) -> None:
-        if not self._finish() or getattr(self, "_failed", False):
+        self._finish()
+        if self._failed:
             raise BridgeError(f"cannot write the chart into {self.tmp}")
         dest, old = self.dest, None
         if dest.exists():

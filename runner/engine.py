@@ -83,7 +83,8 @@ class Engine:
             key = (model_id, mode)
             worker = self.workers.get(key)
             if worker is None:
-                self._make_room(name, sum(p.stat().st_size for p in paths))
+                size = sum(p.stat().st_size for p in paths)
+                self._make_room(name, size)
                 settings = self.base.merged(self.settings.get(model_id, Settings()))
                 parallel = settings.load.get("n_seq_max")  # None: continuous batching, automatic slots
                 if mode == RERANK:
@@ -94,7 +95,7 @@ class Engine:
                 else:
                     settings = Settings({k: v for k, v in settings.load.items() if k != "n_seq_max"}, settings.sampling)
                     worker = Worker(model_id, name, paths, mode, settings, chat_template, self.metrics)
-                worker.size = sum(p.stat().st_size for p in paths)
+                worker.size = size
                 self.workers[key] = worker
             return worker
 

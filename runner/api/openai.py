@@ -157,12 +157,10 @@ def router(core: Runner) -> APIRouter:
 
     async def complete(request: Request, kind: str) -> Response:
         data = await read_json(request)
-        if not isinstance(data.get("model"), str) or not data["model"]:
-            raise ApiError(400, "field 'model' must be a non-empty string")
-        entry = core.resolve(data["model"])
+        entry = core.resolve(data.get("model"))  # 400 unless a non-empty string, 404 when unknown
         task, plan = generation(core, data, kind, entry)
         worker = core.worker_for(entry, COMPLETION)
-        streamed = task.stream
+        streamed, wants_usage = task.stream, task.include_usage
         if plan is not None:
             task = dataclasses.replace(task, stream=False, include_usage=False)
         if not task.stream:
@@ -173,7 +171,7 @@ def router(core: Runner) -> APIRouter:
             core.metrics.request(kind, 200)
             if not streamed:
                 return JSONResponse(result)
-            replay = replay_stream(result, bool((data.get("stream_options") or {}).get("include_usage")))
+            replay = replay_stream(result, wants_usage)
             body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in replay) + "data: [DONE]\n\n"
             return Response(body, media_type="text/event-stream", headers=SSE_HEADERS)
 
