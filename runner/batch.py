@@ -61,7 +61,9 @@ class BatchedWorker(Worker):
         super().__init__(model_id, name, paths, mode, settings, chat_template, metrics)  # starts self._loop
 
     def pending(self) -> int:
-        return self.jobs.qsize() + len(self.active)
+        # `busy`: a request taken off the queue and not yet running (the model may be loading for it),
+        # so the engine never takes this worker for idle in between.
+        return self.jobs.qsize() + len(self.active) + (1 if self.busy else 0)
 
     # --- set-up -----------------------------------------------------------------------------------
     def _load(self) -> None:
@@ -328,6 +330,7 @@ class BatchedWorker(Worker):
                 if job.cancel.is_set():
                     job.emit(END)
                     continue
+                self.busy = True
                 try:
                     if self.llm is None:
                         self._load()
@@ -339,6 +342,8 @@ class BatchedWorker(Worker):
                 except Exception as exc:  # reported to that request only
                     job.emit(exc)
                     job.emit(END)
+                finally:
+                    self.busy = False
             if not self.active:
                 continue
             try:

@@ -4,6 +4,7 @@ shapes and exact token counts; the real Gemma checks that text comes back throug
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -302,12 +303,17 @@ def test_runner_pulls_configures_and_is_ready_after(tmp_path: Path, model: str) 
 
 
 def test_a_model_that_cannot_be_loaded_now_is_a_503(tmp_path: Path, model: str) -> None:
-    proc, base = start_runner(tmp_path / "models", {"MAX_LOADED_MODELS": "1"})
+    # one long generation (a 64k context the tiny model needs tens of seconds to fill) keeps it busy
+    proc, base = start_runner(tmp_path / "models", {"MAX_LOADED_MODELS": "1", "LLAMA_ARGS": "--parallel 1 --ctx-size 65536"})
     try:
         pull(base, model)
         # the completion and embedding workers of one model count as two loaded models
-        busy = threading.Thread(target=lambda: httpx.post(f"{base}/engines/v1/completions", timeout=120, json={
-            "model": model, "prompt": "the", "max_tokens": 100000, "logit_bias": NO_EOS}))
+        def generate_long() -> None:
+            with contextlib.suppress(httpx.HTTPError):  # the runner is stopped before it ends
+                httpx.post(f"{base}/engines/v1/completions", timeout=120, json={
+                    "model": model, "prompt": "the", "max_tokens": 100000, "logit_bias": NO_EOS})
+
+        busy = threading.Thread(target=generate_long)
         busy.start()
         deadline = time.monotonic() + 30
         while not [w for w in httpx.get(f"{base}/engines/ps").json() if w["pending"]] and time.monotonic() < deadline:
