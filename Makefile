@@ -10,7 +10,7 @@ TOOLS  := .tools
 JOBS   ?= 2
 REQ    := requirements
 
-.PHONY: demo test lint tools runner-tools checkov venv bench lock lock-check clean
+.PHONY: demo test lint templates tools runner-tools checkov venv bench lock lock-check clean
 
 # The converter (and the installer/build backend it is installed with).
 $(VENV)/.installed: pyproject.toml $(REQ)/build.txt $(REQ)/base.txt
@@ -61,6 +61,11 @@ demo: venv tools
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
+
+# bridge/_templates.py: the built-in templates compiled to Python (run after editing templates/;
+# tests/test_precompile.py fails while it is out of date, and an edited template is rendered by Jinja).
+templates: $(VENV)/.installed
+	$(PY) -m bridge.precompile
 
 test: $(VENV)/.test tools runner-tools checkov lint
 	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(PY) -m pytest -n $(JOBS) -q -rs -p no:cacheprovider

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from .errors import BridgeError
@@ -20,6 +19,8 @@ RESERVED_VALUES_KEYS = {
 
 
 def _short_hash(text: str, n: int = 6) -> str:
+    import hashlib  # only names that need shortening pay for OpenSSL's start-up (~5 ms)
+
     return hashlib.sha256(text.encode()).hexdigest()[:n]
 
 

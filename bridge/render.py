@@ -11,15 +11,10 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import struct
-import tempfile
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import jinja2
 
 from .build import Chart
 from .errors import BridgeError
@@ -103,7 +98,11 @@ def yaml_scalar(value: Any) -> str:
     if type(value) is str and not _YAML_SPECIAL.search(value):
         return '"' + value + '"'  # what json.dumps returns, without its encoder set-up per call
     text = json.dumps(value, ensure_ascii=False)
-    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if type(value) is str else text
+    if type(value) is str:
+        return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if type(value) is float and "e" in text and "." not in text:
+        return text.replace("e", ".0e")  # YAML 1.1 floats need a dot: "1e-05" would read as a string
+    return text
 
 
 # Words YAML 1.1 (go-yaml v2, which Helm reads values with) takes for booleans or null, in any case.
@@ -198,40 +197,114 @@ def json_indented(value: Any, indent: int = 2) -> str:
     return encode(value)
 
 
-def template_env(overrides: Path | None) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = []
-    if overrides is not None:
-        if not overrides.is_dir():
-            raise BridgeError(f"--templates: {overrides} is not a directory")
-        loaders.append(jinja2.FileSystemLoader(str(overrides)))
-    loaders.append(jinja2.FileSystemLoader(str(builtin_templates())))
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        bytecode_cache=_bytecode_cache(),
-        block_start_string="[%",
-        block_end_string="%]",
-        variable_start_string="[[",
-        variable_end_string="]]",
-        comment_start_string="[#",
-        comment_end_string="#]",
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        auto_reload=False,  # templates do not change during a run: no stat() per render
-    )
-    env.filters["lit"] = lit
-    env.filters["golit"] = go_literal
-    env.filters["gostr"] = lambda text: "{{ " + go_literal(str(text)) + " }}"
-    env.filters["toyaml"] = to_yaml
-    env.filters["tojson_sorted"] = json_indented
-    env.filters["labelvalue"] = label_value
-    env.filters["yamlscalar"] = yaml_scalar
-    return env
+FILTERS: dict[str, Callable[..., Any]] = {
+    "lit": lit,
+    "golit": go_literal,
+    "gostr": lambda text: "{{ " + go_literal(str(text)) + " }}",
+    "toyaml": to_yaml,
+    "tojson_sorted": json_indented,
+    "labelvalue": label_value,
+    "yamlscalar": yaml_scalar,
+}
 
 
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
+def entry_templates() -> list[str]:
+    """Every template render_chart renders by name (the others are included by these)."""
+    return [*GLOBAL_TEMPLATES, *SERVICE_TEMPLATES,
+            *(t for t, _ in (VOLUME_TEMPLATE, SECRET_TEMPLATE, CONFIG_TEMPLATE, NETWORK_TEMPLATE))]
+
+
+class JinjaTemplates:
+    """Templates rendered by Jinja: the user's --templates, or built-in ones edited since
+    `python -m bridge.precompile` compiled them."""
+
+    def __init__(self, overrides: Path | None) -> None:
+        import jinja2
+
+        self._jinja = jinja2
+        loaders: list[jinja2.BaseLoader] = []
+        if overrides is not None:
+            if not overrides.is_dir():
+                raise BridgeError(f"--templates: {overrides} is not a directory")
+            loaders.append(jinja2.FileSystemLoader(str(overrides)))
+        loaders.append(jinja2.FileSystemLoader(str(builtin_templates())))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            bytecode_cache=_bytecode_cache(jinja2),
+            block_start_string="[%",
+            block_end_string="%]",
+            variable_start_string="[[",
+            variable_end_string="]]",
+            comment_start_string="[#",
+            comment_end_string="#]",
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            auto_reload=False,  # templates do not change during a run: no stat() per render
+        )
+        self.env.filters.update(FILTERS)
+
+    def render(self, template: str, ctx: dict[str, Any]) -> str:
+        try:
+            return self.env.get_template(template).render(ctx)
+        except self._jinja.TemplateError as exc:
+            syntax = isinstance(exc, self._jinja.TemplateSyntaxError)
+            where = f"{exc.filename}:{exc.lineno}" if syntax else template
+            raise BridgeError(f"template error in {where}: {exc.message or exc}") from None
+
+
+class CompiledTemplates:
+    """The built-in templates as compiled by bridge.precompile (no Jinja import at run time)."""
+
+    def __init__(self, functions: dict[str, Callable[..., str]]) -> None:
+        from .template_runtime import FILTERS as BUILTIN_FILTERS
+
+        self.functions = functions
+        self.filters = {**BUILTIN_FILTERS, **FILTERS}
+
+    def render(self, template: str, ctx: dict[str, Any]) -> str:
+        from .template_runtime import UndefinedError
+
+        try:
+            return self.functions[template](ctx, self.filters)
+        except UndefinedError as exc:
+            raise BridgeError(f"template error in {template}: {exc.message}") from None
+
+
+def compiled_templates() -> CompiledTemplates | None:
+    """The compiled built-in templates, or None when `_templates.py` is missing or was compiled from
+    other template sources than the ones installed (a CRC-32 of each file tells)."""
+    import zlib
+
+    try:
+        from . import _templates
+    except ImportError:
+        return None
+    folder = builtin_templates()
+    try:
+        present = {p.name for p in folder.iterdir() if p.name.endswith(".j2")}
+        if present != set(_templates.SOURCES) or any(
+                zlib.crc32((folder / name).read_bytes()) != crc for name, crc in _templates.SOURCES.items()):
+            return None
+    except OSError:
+        return None
+    if not set(entry_templates()) <= set(_templates.TEMPLATES):
+        return None
+    return CompiledTemplates(_templates.TEMPLATES)
+
+
+def template_env(overrides: Path | None, compiled: bool = True) -> CompiledTemplates | JinjaTemplates:
+    """How templates are rendered: compiled when they are the built-in ones, unchanged; else Jinja."""
+    if overrides is None and compiled:
+        found = compiled_templates()
+        if found is not None:
+            return found
+    return JinjaTemplates(overrides)
+
+
+def _bytecode_cache(jinja2: Any) -> Any:
     """Compiled templates kept between runs (keyed by template source), when the cache is writable."""
     from .validate import cache_dir
 
@@ -245,7 +318,7 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 
 def builtin_templates() -> Path:
     """`templates/` at the repository root, installed beside the package as `bridge/templates`."""
-    packaged = Path(str(resources.files("bridge"))) / "templates"
+    packaged = Path(__file__).resolve().parent / "templates"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "templates"
@@ -277,11 +350,7 @@ def render_chart(chart: Chart, templates: Path | None = None, chart_dir: str | N
     out: dict[str, bytes] = {}
 
     def emit(template: str, path: str, **extra: Any) -> None:
-        try:
-            text = env.get_template(template).render(**ctx, **extra)
-        except jinja2.TemplateError as exc:
-            where = f"{exc.filename}:{exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else template
-            raise BridgeError(f"template error in {where}: {exc.message or exc}") from None
+        text = env.render(template, {**ctx, **extra} if extra else ctx)
         if path in out:
             raise BridgeError(f"two objects would be written to {path}")
         if text.strip():
@@ -314,6 +383,19 @@ def render_chart(chart: Chart, templates: Path | None = None, chart_dir: str | N
     return out
 
 
+def _private_dir(parent: Path, prefix: str) -> Path:
+    """A new directory `parent/<prefix><pid>.<n>` of mode 0700, like tempfile.mkdtemp (whose module
+    imports random, shutil and hashlib: ~10 ms of a small conversion); mkdir never follows a link."""
+    for n in range(10000):
+        path = parent / f"{prefix}{os.getpid()}.{n}"
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+    raise BridgeError(f"cannot create a temporary directory in {parent}")
+
+
 class ChartWriter:
     """Writes a chart into a temporary sibling of `dest`, then swaps it into place: never half a chart.
 
@@ -334,7 +416,7 @@ class ChartWriter:
             raise BridgeError(f"output directory {dest} is not empty and holds no chart; refusing to overwrite it")
         dest.parent.mkdir(parents=True, exist_ok=True)
         self.dest = dest
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        self.tmp = _private_dir(dest.parent, f".{dest.name}.")
         self._made: set[str] = set()
         self._pid = 0
         self._pipe: Any = None
@@ -403,11 +485,13 @@ class ChartWriter:
             raise BridgeError(f"cannot write the chart into {self.tmp}")
         dest, old = self.dest, None
         if dest.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old.", dir=dest.parent))
+            old = _private_dir(dest.parent, f".{dest.name}.old.")
             os.rmdir(old)
             dest.rename(old)
         self.tmp.rename(dest)
         if old is not None:
+            import shutil
+
             shutil.rmtree(old, ignore_errors=True)
 
     def __enter__(self) -> ChartWriter:
@@ -416,6 +500,8 @@ class ChartWriter:
     def __exit__(self, exc_type: Any, *_: Any) -> None:
         self._finish()
         if exc_type is not None:
+            import shutil
+
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import marshal
 import os
 import re
 import sys
+import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,17 +18,24 @@ from .merge import strip_tags
 from .parse import Positions
 
 
+def _package_file(package: str, name: str) -> Path | None:
+    """A file inside an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(folder) / name).is_file():
+            return Path(folder) / name
+    return None
+
+
 def compose_schema_path() -> Path:
     """The compose-spec schema file shipped by `check-jsonschema` (never hand-copied here). Found
     without importing check_jsonschema, whose CLI imports cost a third of a second."""
-    spec = importlib.util.find_spec("check_jsonschema")
-    if spec is None or not spec.submodule_search_locations:
+    if importlib.util.find_spec("check_jsonschema") is None:
         raise BridgeError("the check-jsonschema package (which ships the compose-spec schema) is not installed")
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "builtin_schemas" / "vendor" / "compose-spec.json"
-        if path.is_file():
-            return path
-    raise BridgeError("compose-spec.json not found in the check-jsonschema package")
+    path = _package_file("check_jsonschema", "builtin_schemas/vendor/compose-spec.json")
+    if path is None:
+        raise BridgeError("compose-spec.json not found in the check-jsonschema package")
+    return path
 
 
 @lru_cache(maxsize=1)
@@ -42,8 +49,9 @@ def cache_dir() -> Path:
 
 
 # Bumped when the way the generated code is post-processed changes (part of the cache key).
-_CODE_REVISION = b"fstrings-1"
+_CODE_REVISION = b"fstrings-2"
 _FORMAT_LOCALS = re.compile(r'"((?:[^"\\\n]|\\.)*)"\.format\(\*\*locals\(\)\)')
+_IMPORTS = re.compile(r"^(?:from decimal import Decimal|from fastjsonschema import .*)$", re.M)
 
 
 def _without_locals(source: str) -> str:
@@ -53,34 +61,49 @@ def _without_locals(source: str) -> str:
     return _FORMAT_LOCALS.sub(lambda m: 'f"' + m.group(1) + '"', source)
 
 
+class SchemaValueError(ValueError):
+    """What the generated validator raises (fastjsonschema.JsonSchemaValueException's signature).
+    Given to the code instead of its `from fastjsonschema import ...`, so that a run that finds the
+    compiled validator in the cache does not import fastjsonschema (and decimal) at all."""
+
+    def __init__(self, message: str, value: Any = None, name: Any = None, definition: Any = None,
+                 rule: Any = None) -> None:
+        super().__init__(message)
+        self.message, self.value, self.name, self.definition, self.rule = message, value, name, definition, rule
+
+
 @lru_cache(maxsize=1)
 def _fast_validator() -> Any:
     """The schema compiled to Python by fastjsonschema, kept as marshalled bytecode in the user's cache
     directory, so later runs load it in milliseconds instead of building a jsonschema validator. None
     when fastjsonschema is missing or the cache is unusable (jsonschema is used then)."""
-    try:
-        import fastjsonschema
-    except ImportError:
+    version = _package_file("fastjsonschema", "version.py")  # the generator's release, without importing it
+    if version is None:
         return None
     raw = compose_schema_path().read_bytes()
-    key = hashlib.sha256(raw + fastjsonschema.VERSION.encode() + sys.version.encode() + _CODE_REVISION).hexdigest()[:16]
-    path = cache_dir() / f"compose_spec_{key}.marshal"
+    key = zlib.crc32(raw + version.read_bytes() + sys.version.encode() + _CODE_REVISION)
+    path = cache_dir() / f"compose_spec_{key:08x}.marshal"
     try:
         try:
             code = marshal.loads(path.read_bytes())
         except (OSError, ValueError, EOFError, TypeError):
-            source = _without_locals(fastjsonschema.compile_to_code(json.loads(raw)))
-            code = compile(source, f"<compose-spec validator {key}>", "exec")
+            import fastjsonschema
+
+            source = _IMPORTS.sub("", _without_locals(fastjsonschema.compile_to_code(json.loads(raw))))
+            code = compile(source, f"<compose-spec validator {key:08x}>", "exec")
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.write_bytes(marshal.dumps(code))
             os.replace(tmp, path)
-        namespace: dict[str, Any] = {"__name__": f"compose_spec_{key}"}
+        # YAML never yields decimal.Decimal, which the generated code only names in isinstance checks.
+        namespace: dict[str, Any] = {"__name__": f"compose_spec_{key:08x}", "Decimal": float,
+                                     "JsonSchemaValueException": SchemaValueError,
+                                     "JsonSchemaValuesException": SchemaValueError}
         exec(code, namespace)  # noqa: S102 - code generated from the schema file by fastjsonschema
         # The entry point is the first validator the generated code defines.
         entry = next((name for name in namespace if name.startswith("validate")), None)
         return namespace[entry] if entry else None
-    except (OSError, SyntaxError, ValueError, fastjsonschema.JsonSchemaDefinitionException):
+    except (OSError, SyntaxError, ValueError, ImportError):
         return None
 
 

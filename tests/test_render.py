@@ -36,7 +36,10 @@ def test_yaml_scalar_reads_back(value: object) -> None:
     assert yaml.safe_load(out) == value
     assert json.loads(out) == value
     if not (isinstance(value, str) and any(0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029\ufffe\uffff" for c in value)):
-        assert out == json.dumps(value, ensure_ascii=False)
+        expected = json.dumps(value, ensure_ascii=False)
+        if isinstance(value, float) and "e" in expected and "." not in expected:
+            expected = expected.replace("e", ".0e")  # YAML 1.1 reads 1e-05 as a string
+        assert out == expected
 
 
 def test_yaml_scalar_escapes_what_yaml_cannot_hold() -> None:
