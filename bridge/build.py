@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BridgeError
+from .errors import BridgeError, Record
 from .keys import unsupported_warnings
 from .lifecycle import lifecycle_hooks
 from .loader import Project
@@ -63,23 +62,28 @@ MAX_OBJECT_DATA = 1024 * 1024 - 4096
 WAIT_IMAGE = "curlimages/curl:8.10.1"
 
 
-@dataclass
-class ServiceModel:
-    name: str  # compose name
-    key: str  # values key
-    label: str  # DNS label used in object names
-    kind: str  # Deployment | DaemonSet | Job
-    has_service: bool
-    aliases: list[str] = field(default_factory=list)  # headless Services named like the compose names
-    volumes: list[dict] = field(default_factory=list)
-    wait_for: list[dict] = field(default_factory=list)
-    networks: list[str] = field(default_factory=list)
-    models: list[dict] = field(default_factory=list)
-    recreate: bool = False
-    bind_configs: list[dict] = field(default_factory=list)  # project files mounted from ConfigMaps
-    # network_mode: service:X -- this service is a container in X's pod (sidecar_of), X lists it.
-    sidecar_of: str | None = None
-    sidecars: list[ServiceModel] = field(default_factory=list)
+class ServiceModel(Record):
+    def __init__(self, name: str, key: str, label: str, kind: str, has_service: bool,
+                 aliases: list[str] | None = None, volumes: list[dict] | None = None,
+                 wait_for: list[dict] | None = None, networks: list[str] | None = None,
+                 models: list[dict] | None = None, recreate: bool = False,
+                 bind_configs: list[dict] | None = None, sidecar_of: str | None = None,
+                 sidecars: list[ServiceModel] | None = None) -> None:
+        self.name = name  # compose name
+        self.key = key  # values key
+        self.label = label  # DNS label used in object names
+        self.kind = kind  # Deployment | DaemonSet | Job
+        self.has_service = has_service
+        self.aliases = [] if aliases is None else aliases  # headless Services named like the compose names
+        self.volumes = [] if volumes is None else volumes
+        self.wait_for = [] if wait_for is None else wait_for
+        self.networks = [] if networks is None else networks
+        self.models = [] if models is None else models
+        self.recreate = recreate
+        self.bind_configs = [] if bind_configs is None else bind_configs  # project files mounted from ConfigMaps
+        # network_mode: service:X -- this service is a container in X's pod (sidecar_of), X lists it.
+        self.sidecar_of = sidecar_of
+        self.sidecars = [] if sidecars is None else sidecars
 
     @property
     def pod_label(self) -> str:
@@ -114,24 +118,27 @@ class ServiceModel:
         return any(w["condition"] == "completed" for w in self.pod_waits)
 
 
-@dataclass
-class Chart:
-    name: str
-    version: str
-    app_version: str
-    description: str
-    project: str
-    services: list[ServiceModel]
-    volumes: list[dict]
-    secrets: list[dict]
-    configs: list[dict]
-    networks: list[dict]
-    values: dict
-    comments: dict[tuple, str]
-    files: dict[str, bytes]
-    warnings: list[str]
-    models: list[dict]
-    working_dir: str = "."
+class Chart(Record):
+    def __init__(self, name: str, version: str, app_version: str, description: str, project: str,
+                 services: list[ServiceModel], volumes: list[dict], secrets: list[dict], configs: list[dict],
+                 networks: list[dict], values: dict, comments: dict[tuple, str], files: dict[str, bytes],
+                 warnings: list[str], models: list[dict], working_dir: str = ".") -> None:
+        self.name = name
+        self.version = version
+        self.app_version = app_version
+        self.description = description
+        self.project = project
+        self.services = services
+        self.volumes = volumes
+        self.secrets = secrets
+        self.configs = configs
+        self.networks = networks
+        self.values = values
+        self.comments = comments
+        self.files = files
+        self.warnings = warnings
+        self.models = models
+        self.working_dir = working_dir
 
     @property
     def install_values(self) -> list[InstallValue]:
@@ -732,31 +739,31 @@ def _ports(svc: dict) -> list[dict]:
     return out
 
 
-@dataclass
 class _Ctx:
     """What building one service needs from the whole project."""
 
-    project: Project
-    services: dict[str, dict]
-    ports_by_service: dict[str, list[dict]]
-    vol_labels: dict[str, str]
-    secret_models: list[dict]
-    config_models: list[dict]
-    models_top: dict
-    warnings: list[str]
-    pvcs: list[dict]
-    labels: dict[str, str]
-    names: dict[str, Names]
-    oneshots: set[str]
-    files: dict[str, bytes]
-    persistence: dict[str, Any]
-    sidecar_roots: dict[str, str]
-    keys: dict[str, str] = field(default_factory=dict)  # service -> values key
-    volume_keys: set[str] = field(default_factory=set)  # named volumes that have a claim
-
-    def __post_init__(self) -> None:
-        self.keys = {s: values_key(s) for s in self.services}
-        self.volume_keys = {p["key"] for p in self.pvcs}
+    def __init__(self, project: Project, services: dict[str, dict], ports_by_service: dict[str, list[dict]],
+                 vol_labels: dict[str, str], secret_models: list[dict], config_models: list[dict],
+                 models_top: dict, warnings: list[str], pvcs: list[dict], labels: dict[str, str],
+                 names: dict[str, Names], oneshots: set[str], files: dict[str, bytes],
+                 persistence: dict[str, Any], sidecar_roots: dict[str, str]) -> None:
+        self.project = project
+        self.services = services
+        self.ports_by_service = ports_by_service
+        self.vol_labels = vol_labels
+        self.secret_models = secret_models
+        self.config_models = config_models
+        self.models_top = models_top
+        self.warnings = warnings
+        self.pvcs = pvcs
+        self.labels = labels
+        self.names = names
+        self.oneshots = oneshots
+        self.files = files
+        self.persistence = persistence
+        self.sidecar_roots = sidecar_roots
+        self.keys = {s: values_key(s) for s in services}  # service -> values key
+        self.volume_keys = {p["key"] for p in pvcs}  # named volumes that have a claim
 
 
 def _service_values(sname: str, svc: dict, key: str, label: str, ctx: _Ctx) -> tuple[dict, ServiceModel]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 
 def format_path(path: tuple) -> str:
     """Render a key path as `services.web.ports[0]`."""
@@ -16,15 +14,31 @@ def format_path(path: tuple) -> str:
     return out
 
 
-@dataclass
+class Record:
+    """Field-wise `==` and `repr` for the converter's plain data classes. They are written out rather
+    than made with `dataclasses`, whose import (it imports inspect, ast, dis and tokenize) cost 10-30 ms
+    of every `bridge convert` start-up on this project's CI machines."""
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value, like a dataclass
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.__dict__ == self.__dict__
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
+
+
 class BridgeError(Exception):
     """Invalid input: carries where it was found so the CLI can print one line."""
 
-    message: str
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
-    path: tuple = ()
+    def __init__(self, message: str, file: str | None = None, line: int | None = None,
+                 column: int | None = None, path: tuple = ()) -> None:
+        super().__init__(message, file, line, column, path)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.path = path
 
     def __str__(self) -> str:
         where = ""

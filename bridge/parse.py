@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import BridgeError
+from .errors import BridgeError, Record
 
 try:  # libyaml's parser is several times faster than the pure-Python one
     from yaml import CSafeLoader as _Loader
@@ -47,12 +46,12 @@ class Override:
         self.value = value
 
 
-@dataclass
-class Positions:
+class Positions(Record):
     """Line/column (1-based) of each key path in one file."""
 
-    file: str
-    marks: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    def __init__(self, file: str, marks: dict[tuple, tuple[int, int]] | None = None) -> None:
+        self.file = file
+        self.marks = {} if marks is None else marks
 
     def find(self, path: tuple) -> tuple[int, int] | None:
         """Position of the deepest prefix of `path` that this file defines."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass
+
+from .errors import Record
 
 # Characters Helm's --set parser treats as syntax inside a key; a backslash makes them literal.
 _SET_KEY_SYNTAX = re.compile(r"([.,=\[\]\\])")
@@ -22,14 +23,17 @@ def set_key(*parts: str) -> str:
     return ".".join(_SET_KEY_SYNTAX.sub(r"\\\1", p) for p in parts)
 
 
-@dataclass(frozen=True)
-class InstallValue:
-    """One value the operator must supply at `helm install` time."""
+class InstallValue(Record):
+    """One value the operator must supply at `helm install` time (never changed once made)."""
 
-    flag: str  # --set-file | --set-literal
-    key: str  # the --set key path
-    file: str | None = None  # absolute path of the content (--set-file)
-    variable: str | None = None  # environment variable holding the content (--set-literal)
+    def __init__(self, flag: str, key: str, file: str | None = None, variable: str | None = None) -> None:
+        self.flag = flag  # --set-file | --set-literal
+        self.key = key  # the --set key path
+        self.file = file  # absolute path of the content (--set-file)
+        self.variable = variable  # environment variable holding the content (--set-literal)
+
+    def __hash__(self) -> int:
+        return hash((self.flag, self.key, self.file, self.variable))
 
     def argument(self, base: str | None = None) -> str:
         """`--set-file KEY=PATH` (PATH relative to `base` when given) or `--set-literal KEY="$VAR"`."""
