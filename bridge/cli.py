@@ -11,9 +11,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from . import __version__
+
+TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 EXIT_USAGE = 2
 

@@ -12,11 +12,15 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from .errors import BridgeError, Record
+
+TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 try:  # libyaml's parser is several times faster than the pure-Python one
     from yaml import CSafeLoader as _Loader

@@ -14,12 +14,16 @@ import re
 import struct
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from .build import Chart
 from .errors import BridgeError
 from .mounts import is_text
 from .naming import label_value
+
+TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 # Template file -> output path. `{svc}`, `{vol}`, ... make one file per object.
 GLOBAL_TEMPLATES = {

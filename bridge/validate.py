@@ -11,11 +11,14 @@ import sys
 import zlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from .errors import BridgeError, format_path
 from .merge import strip_tags
 from .parse import Positions
+
+TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _package_file(package: str, name: str) -> Path | None:
