@@ -123,6 +123,21 @@ def _yaml_key(k: Any) -> str:
     return yaml_scalar(k)
 
 
+def _atom(value: Any) -> str:
+    """yaml_scalar (and json.dumps) of a scalar, with the common types done directly: json.dumps
+    with ensure_ascii=False makes an encoder per call, tens of thousands of times in a large chart."""
+    kind = type(value)
+    if kind is str:
+        return '"' + value + '"' if not _YAML_SPECIAL.search(value) else yaml_scalar(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    return yaml_scalar(value)
+
+
 def to_yaml(value: Any, indent: int = 0, comments: dict | None = None, path: tuple = ()) -> str:
     """Block YAML with optional `# comment` lines before keys (`comments` maps key paths, `"*"` for
     list items, to text); stable, in the order given."""
@@ -130,44 +145,54 @@ def to_yaml(value: Any, indent: int = 0, comments: dict | None = None, path: tup
     # The paths some comment lies below: everywhere else keys are written without looking any up.
     live = {key[:i] for key in notes for i in range(len(key))}
     lines: list[str] = []
-    _yaml_block(value, indent, path, notes, live, lines)
+    add = lines.append
+    keys: dict[str, str] = {}  # a string key's YAML text: keys repeat in every service
+
+    def key_text(k: Any) -> str:
+        if type(k) is not str:
+            return _yaml_key(k)
+        text = keys.get(k)
+        if text is None:
+            text = keys[k] = _yaml_key(k)
+        return text
+
+    def block(value: Any, indent: int, path: tuple) -> None:
+        pad = " " * indent
+        if isinstance(value, dict):
+            if not value:
+                add(pad + "{}")
+                return
+            commented = path in live
+            for k, v in value.items():
+                if commented:
+                    note = notes.get(path + (k,))
+                    if note:
+                        if path == () and lines:
+                            add("")
+                        lines.extend(pad + "# " + line if line else pad + "#" for line in note.split("\n"))
+                if v and isinstance(v, (dict, list)):
+                    add(pad + key_text(k) + ":")
+                    block(v, indent + 2, path + (k,) if commented else path)
+                else:
+                    add(pad + key_text(k) + ": " + _flow(v))
+            return
+        if isinstance(value, list):
+            if not value:
+                add(pad + "[]")
+                return
+            inner = path + ("*",) if path in live else path
+            for item in value:
+                if item and isinstance(item, (dict, list)):
+                    start = len(lines)
+                    block(item, indent + 2, inner)
+                    lines[start] = pad + "- " + lines[start][indent + 2:]
+                else:
+                    add(pad + "- " + _flow(item))
+            return
+        add(pad + _flow(value))
+
+    block(value, indent, path)
     return "\n".join(lines)
-
-
-def _yaml_block(value: Any, indent: int, path: tuple, notes: dict, live: set, lines: list[str]) -> None:
-    pad = " " * indent
-    if isinstance(value, dict):
-        if not value:
-            lines.append(pad + "{}")
-            return
-        commented = path in live
-        for k, v in value.items():
-            if commented:
-                note = notes.get(path + (k,))
-                if note:
-                    if path == () and lines:
-                        lines.append("")
-                    lines.extend(pad + "# " + line if line else pad + "#" for line in note.split("\n"))
-            if isinstance(v, (dict, list)) and v:
-                lines.append(f"{pad}{_yaml_key(k)}:")
-                _yaml_block(v, indent + 2, path + (k,) if commented else path, notes, live, lines)
-            else:
-                lines.append(f"{pad}{_yaml_key(k)}: {_flow(v)}")
-        return
-    if isinstance(value, list):
-        if not value:
-            lines.append(pad + "[]")
-            return
-        inner = path + ("*",) if path in live else path
-        for item in value:
-            if isinstance(item, (dict, list)) and item:
-                start = len(lines)
-                _yaml_block(item, indent + 2, inner, notes, live, lines)
-                lines[start] = pad + "- " + lines[start][indent + 2:]
-            else:
-                lines.append(f"{pad}- {_flow(item)}")
-        return
-    lines.append(pad + _flow(value))
 
 
 def _flow(value: Any) -> str:
@@ -175,7 +200,7 @@ def _flow(value: Any) -> str:
         return "{}" if not value else json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "[]" if not value else json.dumps(value, ensure_ascii=False)
-    return yaml_scalar(value)
+    return _atom(value)
 
 
 def json_indented(value: Any, indent: int = 2) -> str:
@@ -196,7 +221,9 @@ def json_indented(value: Any, indent: int = 2) -> str:
         if isinstance(item, list) and item:
             pad = "\n" + " " * indent
             return "[" + ",".join(pad + encode(v).replace("\n", pad) for v in item) + "\n]"
-        return _json_string(item) if type(item) is str else json.dumps(item, ensure_ascii=False)
+        if type(item) is str:
+            return _json_string(item)
+        return _atom(item) if type(item) in (bool, int) or item is None else json.dumps(item, ensure_ascii=False)
 
     return encode(value)
 

@@ -87,7 +87,15 @@ def template(chart: Path, version: int = 4, values: dict[str, str] | None = None
     )
     if proc.returncode != 0:
         raise AssertionError(f"helm{version} template failed for {chart}:\n{proc.stderr[-3000:]}")
-    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+    return [d for d in yaml.load_all(proc.stdout, Loader=ManifestLoader) if d]  # noqa: S506 - a SafeLoader
+
+
+class ManifestLoader(yaml.SafeLoader):
+    """PyYAML reads a plain `=` as YAML 1.1's `!!value` type, which it cannot construct; go-yaml (which
+    Helm and Kubernetes read manifests with) reads it as the string "=" (an annotation `a: =`)."""
+
+
+ManifestLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 
 
 @functools.cache
