@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from .errors import BridgeError
+from .parse import Override, Reset
 
 TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
 if TYPE_CHECKING:
@@ -157,8 +158,6 @@ def interpolate_tree(
     path: tuple = (),
 ) -> Any:
     """Interpolate every string value (not keys) of a parsed document."""
-    from .parse import Override, Reset
-
     if isinstance(data, str):
         try:
             return substitute(data, env, on_missing)

@@ -19,6 +19,8 @@ from .build import Chart
 from .errors import BridgeError
 from .mounts import is_text
 from .naming import label_value
+from .template_runtime import FILTERS as BUILTIN_FILTERS
+from .template_runtime import UndefinedError
 
 TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
 if TYPE_CHECKING:
@@ -87,7 +89,7 @@ def lit(text: Any) -> str:
 # hold literally (DEL, C1 controls, U+FFFE/U+FFFF) or reads as line breaks (NEL, LS, PS in YAML 1.1,
 # which go-yaml and PyYAML follow). A string without any is quoted as is.
 _JSON_SPECIAL = re.compile('[\\x00-\\x1f"\\\\]')
-_NOT_YAML_PRINTABLE = re.compile("[\\x7f-\\x9f\\u2028\\u2029\\ufffe\\uffff]")
+_NOT_YAML_PRINTABLE = "[\\x7f-\\x9f\\u2028\\u2029\\ufffe\\uffff]"  # compiled when first needed (rare)
 _YAML_SPECIAL = re.compile('[\\x00-\\x1f"\\\\\\x7f-\\x9f\\u2028\\u2029\\ufffe\\uffff]')
 
 
@@ -103,7 +105,7 @@ def yaml_scalar(value: Any) -> str:
         return '"' + value + '"'  # what json.dumps returns, without its encoder set-up per call
     text = json.dumps(value, ensure_ascii=False)
     if type(value) is str:
-        return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        return re.sub(_NOT_YAML_PRINTABLE, lambda m: f"\\u{ord(m.group()):04x}", text)
     if type(value) is float and "e" in text and "." not in text:
         return text.replace("e", ".0e")  # YAML 1.1 floats need a dot: "1e-05" would read as a string
     return text
@@ -290,14 +292,10 @@ class CompiledTemplates:
     """The built-in templates as compiled by bridge.precompile (no Jinja import at run time)."""
 
     def __init__(self, functions: dict[str, Callable[..., str]]) -> None:
-        from .template_runtime import FILTERS as BUILTIN_FILTERS
-
         self.functions = functions
         self.filters = {**BUILTIN_FILTERS, **FILTERS}
 
     def render(self, template: str, ctx: dict[str, Any]) -> str:
-        from .template_runtime import UndefinedError
-
         try:
             return self.functions[template](ctx, self.filters)
         except UndefinedError as exc:

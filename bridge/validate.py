@@ -53,15 +53,16 @@ def cache_dir() -> Path:
 
 # Bumped when the way the generated code is post-processed changes (part of the cache key).
 _CODE_REVISION = b"fstrings-2"
-_FORMAT_LOCALS = re.compile(r'"((?:[^"\\\n]|\\.)*)"\.format\(\*\*locals\(\)\)')
-_IMPORTS = re.compile(r"^(?:from decimal import Decimal|from fastjsonschema import .*)$", re.M)
+# Patterns for the generated code, used (and so compiled) only when the cache has no validator.
+_FORMAT_LOCALS = r'"((?:[^"\\\n]|\\.)*)"\.format\(\*\*locals\(\)\)'
+_IMPORTS = r"(?m)^(?:from decimal import Decimal|from fastjsonschema import .*)$"
 
 
 def _without_locals(source: str) -> str:
     """fastjsonschema names each nested item with `"...{var}...".format(**locals())`, which copies the
     whole frame for every list item and mapping entry (a fifth of the validation time of a large
     project); an f-string of the same text reads the same variables directly."""
-    return _FORMAT_LOCALS.sub(lambda m: 'f"' + m.group(1) + '"', source)
+    return re.sub(_FORMAT_LOCALS, lambda m: 'f"' + m.group(1) + '"', source)
 
 
 class SchemaValueError(ValueError):
@@ -92,7 +93,7 @@ def _fast_validator() -> Any:
         except (OSError, ValueError, EOFError, TypeError):
             import fastjsonschema
 
-            source = _IMPORTS.sub("", _without_locals(fastjsonschema.compile_to_code(json.loads(raw))))
+            source = re.sub(_IMPORTS, "", _without_locals(fastjsonschema.compile_to_code(json.loads(raw))))
             code = compile(source, f"<compose-spec validator {key:08x}>", "exec")
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
