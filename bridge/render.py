@@ -303,8 +303,10 @@ class CompiledTemplates:
 
 
 def compiled_templates() -> CompiledTemplates | None:
-    """The compiled built-in templates, or None when `_templates.py` is missing or was compiled from
-    other template sources than the ones installed (a CRC-32 of each file tells)."""
+    """The compiled built-in templates, or None when `_templates.py` is missing or, in a checkout,
+    was compiled from other template sources than templates/ holds (a CRC-32 of each file tells).
+    An installed package's templates and `_templates.py` come from one build (tests/test_precompile.py
+    fails a checkout where they differ), so there the 31 files are not read again on every run."""
     import zlib
 
     try:
@@ -312,6 +314,8 @@ def compiled_templates() -> CompiledTemplates | None:
     except ImportError:
         return None
     folder = builtin_templates()
+    if folder == _PACKAGED_TEMPLATES and set(entry_templates()) <= set(_templates.TEMPLATES):
+        return CompiledTemplates(_templates.TEMPLATES)
     try:
         present = {p.name for p in folder.iterdir() if p.name.endswith(".j2")}
         if present != set(_templates.SOURCES) or any(
@@ -345,11 +349,13 @@ def _bytecode_cache(jinja2: Any) -> Any:
     return jinja2.FileSystemBytecodeCache(str(folder))
 
 
+_PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
 def builtin_templates() -> Path:
     """`templates/` at the repository root, installed beside the package as `bridge/templates`."""
-    packaged = Path(__file__).resolve().parent / "templates"
-    if packaged.is_dir():
-        return packaged
+    if _PACKAGED_TEMPLATES.is_dir():
+        return _PACKAGED_TEMPLATES
     return Path(__file__).resolve().parent.parent / "templates"
 
 

@@ -191,3 +191,14 @@ def test_runtime_getattr_prefers_attributes_like_jinja() -> None:
     assert template_runtime.getattr_({"x": 1}, "x") == 1
     assert isinstance(template_runtime.getattr_({}, "x"), template_runtime.Undefined)
     assert template_runtime.getitem(Obj(a=1), "a") == 1
+
+
+def test_an_installed_package_uses_its_compiled_templates_without_reading_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    for path in builtin_templates().iterdir():
+        (folder / path.name).write_bytes(b"never read")
+    monkeypatch.setattr("bridge.render._PACKAGED_TEMPLATES", folder)
+    monkeypatch.setattr("bridge.render.builtin_templates", lambda: folder)
+    assert compiled_templates() is not None
