@@ -10,7 +10,7 @@ TOOLS  := .tools
 JOBS   ?= 2
 REQ    := requirements
 
-.PHONY: demo test lint templates tools runner-tools checkov venv bench lock lock-check clean
+.PHONY: demo test lint precompile tools runner-tools checkov venv bench lock lock-check clean
 
 # The converter (and the installer/build backend it is installed with).
 $(VENV)/.installed: pyproject.toml $(REQ)/build.txt $(REQ)/base.txt
@@ -62,9 +62,11 @@ demo: venv tools
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 
-# bridge/_templates.py: the built-in templates compiled to Python (run after editing templates/;
-# tests/test_precompile.py fails while it is out of date, and an edited template is rendered by Jinja).
-templates: $(VENV)/.installed
+# Generated modules: bridge/_templates.py (the built-in templates compiled to Python; run after editing
+# templates/, until then a checkout renders an edited template with Jinja) and bridge/_compose_spec.py
+# (the compose-spec validator for the pinned check-jsonschema; run after moving that pin).
+# tests/test_precompile.py fails while either is out of date.
+precompile: $(VENV)/.installed
 	$(PY) -m bridge.precompile
 
 test: $(VENV)/.test tools runner-tools checkov lint

@@ -8,7 +8,11 @@ Python for the subset of Jinja the templates use; anything else is a CompileErro
 that needs more fails `make templates` and the tests instead of rendering differently. The module
 records each template's CRC-32: a template edited after compiling is rendered by Jinja (render.py).
 
-    python -m bridge.precompile [--check]    # writes bridge/_templates.py (--check: exit 1 if stale)
+    python -m bridge.precompile [--check]    # writes bridge/_templates.py and bridge/_compose_spec.py
+                                             # (--check: exit 1 if either is stale)
+
+It also writes `_compose_spec.py`, the compose-spec validator fastjsonschema generates from the pinned
+check-jsonschema's schema (see validate.shipped_validator_source).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from jinja2.defaults import DEFAULT_FILTERS
 from .template_runtime import FILTERS, TESTS
 
 TARGET = Path(__file__).resolve().parent / "_templates.py"
+SPEC_TARGET = Path(__file__).resolve().parent / "_compose_spec.py"
 JINJA_GLOBALS = {"range": "range", "dict": "dict"}
 LOOP_ATTRS = {"index", "index0", "first", "last", "length", "revindex", "revindex0"}
 COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">=", "in": "in", "notin": "not in"}
@@ -327,18 +332,27 @@ def generate() -> str:
     return compile_templates(env, builtin_templates(), entry_templates())
 
 
+def generate_validator() -> str:
+    from .validate import compose_schema_path, shipped_validator_source
+
+    return shipped_validator_source(compose_schema_path().read_bytes())
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Write (or with --check, compare) both generated modules: the templates and the validator."""
     argv = sys.argv[1:] if argv is None else argv
-    source = generate()
-    if "--check" in argv:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != source:
-            print(f"{TARGET} is out of date: run `python -m bridge.precompile`", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(source, encoding="utf-8")
-    print(f"wrote {TARGET}")
-    return 0
+    stale = 0
+    for target, make in ((TARGET, generate), (SPEC_TARGET, generate_validator)):
+        source = make()
+        if "--check" in argv:
+            current = target.read_text(encoding="utf-8") if target.exists() else ""
+            if current != source:
+                print(f"{target} is out of date: run `python -m bridge.precompile`", file=sys.stderr)
+                stale = 1
+            continue
+        target.write_text(source, encoding="utf-8")
+        print(f"wrote {target}")
+    return stale
 
 
 if __name__ == "__main__":

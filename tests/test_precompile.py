@@ -202,3 +202,35 @@ def test_an_installed_package_uses_its_compiled_templates_without_reading_them(
     monkeypatch.setattr("bridge.render._PACKAGED_TEMPLATES", folder)
     monkeypatch.setattr("bridge.render.builtin_templates", lambda: folder)
     assert compiled_templates() is not None
+
+
+# --- the shipped compose-spec validator ------------------------------------------------------------
+
+def test_the_shipped_validator_is_used_for_the_installed_schema() -> None:
+    from bridge import _compose_spec, validate
+
+    validate._fast_validator.cache_clear()
+    try:
+        assert validate._fast_validator() is _compose_spec.ENTRY
+    finally:
+        validate._fast_validator.cache_clear()
+
+
+def test_another_schema_gets_a_validator_generated_into_the_cache(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge import _compose_spec, validate
+
+    schema = tmp_path / "compose-spec.json"
+    schema.write_bytes(validate.compose_schema_path().read_bytes() + b"\n")  # same schema, other bytes
+    monkeypatch.setattr(validate, "compose_schema_path", lambda: schema)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    validate._fast_validator.cache_clear()
+    try:
+        generated = validate._fast_validator()
+        assert generated is not None and generated is not _compose_spec.ENTRY
+        assert list((tmp_path / "cache" / "compose-bridge").glob("compose_spec_*.marshal"))
+        with pytest.raises(ValueError, match="must be string"):
+            generated({"services": {"a": {"image": 1}}})
+        generated({"services": {"a": {"image": "nginx"}}})
+    finally:
+        validate._fast_validator.cache_clear()
