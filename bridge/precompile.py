@@ -5,7 +5,7 @@ Why hand-written: Jinja's own compiled templates still need the whole jinja2 pac
 and importing it costs about a third of a small conversion. Jinja parses the templates here (its
 lexer applies the delimiters and whitespace rules), and this module turns the parsed tree into
 Python for the subset of Jinja the templates use; anything else is a CompileError, so a template
-that needs more fails `make templates` and the tests instead of rendering differently. The module
+that needs more fails `make precompile` and the tests instead of rendering differently. The module
 records each template's CRC-32: a template edited after compiling is rendered by Jinja (render.py).
 
     python -m bridge.precompile [--check]    # writes bridge/_templates.py and bridge/_compose_spec.py

@@ -25,7 +25,7 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "realworld"
 
 
 def test_the_compiled_module_is_current() -> None:
-    assert precompile.main(["--check"]) == 0, "run `python -m bridge.precompile` (make templates)"
+    assert precompile.main(["--check"]) == 0, "run `python -m bridge.precompile` (make precompile)"
 
 
 def test_built_in_templates_render_compiled() -> None:
