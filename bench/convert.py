@@ -196,6 +196,22 @@ def bench_corpus(workdir: Path) -> None:
           f"ratio {tb / td:.2f}x, per file {tb / count * 1000:.0f} ms vs {td / count * 1000:.0f} ms")
 
 
+def bench_cold(runs: int, workdir: Path) -> None:
+    """A first conversion on a fresh machine (every CI job): an empty cache directory each run."""
+    times = []
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        folder = Path(tmp)
+        (folder / "compose.yaml").write_text(generate(10))
+        for i in range(runs):
+            cache = folder / f"cache{i}"
+            cache.mkdir()
+            started = time.perf_counter()
+            subprocess.run([*bridge_cmd(), "convert", "compose.yaml", "-o", f"chart{i}", "-q"], cwd=folder, check=True,
+                           env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+            times.append(time.perf_counter() - started)
+    print(f"10 services with an empty cache directory (a fresh machine): {statistics.median(times) * 1000:.0f} ms")
+
+
 def bench_startup(runs: int) -> None:
     python = str(Path(bridge_cmd()[0]).with_name("python"))
     base = statistics.median(run([python, "-c", "pass"], ROOT)[0] for _ in range(runs))
@@ -233,6 +249,7 @@ def main() -> None:
         if 100 in results and 1000 in results:
             print(f"scaling t(1000)/t(100): bridge {results[1000][0] / results[100][0]:.2f}, "
                   f"docker-compose {results[1000][1] / results[100][1]:.2f}")
+        bench_cold(args.runs, args.workdir)
         bench_startup(args.runs)
         if not args.no_corpus:
             bench_corpus(args.workdir)
