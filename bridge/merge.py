@@ -138,8 +138,21 @@ def merge_new(value: Any) -> Any:
     return strip_tags(value)
 
 
+_LEAVES = (str, int, float, bool, type(None))
+
+
 def strip_tags(value: Any) -> Any:
-    """Remove `!reset` / `!override` markers from a tree (a reset entry disappears)."""
+    """Remove `!reset` / `!override` markers from a tree (a reset entry disappears); a copy."""
+    if type(value) is dict:  # the common case first, leaves copied without a call each
+        out = {}
+        for k, v in value.items():
+            if type(v) in _LEAVES:
+                out[k] = v
+            else:
+                s = strip_tags(v)
+                if s is not _DELETE:
+                    out[k] = s
+        return out
     if isinstance(value, Override):
         return strip_tags(value.value)
     if isinstance(value, Reset):

@@ -24,11 +24,18 @@ def _short_hash(text: str, n: int = 6) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:n]
 
 
+# Patterns of the name functions, which run for every service, port and label value.
+_NOT_DNS = re.compile(r"[^a-z0-9-]+")
+_DASHES = re.compile(r"-{2,}")
+_DNS1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_NOT_LABEL_VALUE = re.compile(r"[^-._a-zA-Z0-9]+")
+
+
 def dns_label(name: str, max_len: int = MAX_COMPONENT) -> str:
     """A DNS-1123 label from any string: lower case, `[a-z0-9-]`, starts and ends alphanumeric.
     Names that had to be cut or were changed beyond recognition get a short hash for uniqueness."""
-    label = re.sub(r"[^a-z0-9-]+", "-", name.lower())
-    label = re.sub(r"-{2,}", "-", label).strip("-")
+    label = _NOT_DNS.sub("-", name.lower())
+    label = _DASHES.sub("-", label).strip("-")
     if not label:
         label = "x-" + _short_hash(name)
     if len(label) > max_len:
@@ -38,7 +45,7 @@ def dns_label(name: str, max_len: int = MAX_COMPONENT) -> str:
 
 def dns1035_label(name: str, max_len: int = 63) -> str | None:
     """`name` if it is already a valid DNS-1035 label (what a Service name must be), else None."""
-    if len(name) <= max_len and re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name):
+    if len(name) <= max_len and _DNS1035.fullmatch(name):
         return name
     return None
 
@@ -109,7 +116,7 @@ def values_key(service: str) -> str:
 
 def label_value(text: str) -> str:
     """A valid Kubernetes label value (<= 63, alphanumeric ends, `[-._a-zA-Z0-9]`)."""
-    value = re.sub(r"[^-._a-zA-Z0-9]+", "-", text)[:63]
+    value = _NOT_LABEL_VALUE.sub("-", text)[:63]
     return value.strip("-._")
 
 

@@ -27,6 +27,9 @@ _DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 
 
+_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def parse_duration(value: object) -> int:
     """Duration in nanoseconds: Go syntax (`1m30s`, `1.5h`, `500ms`); a bare number means seconds."""
     if isinstance(value, bool):
@@ -42,7 +45,7 @@ def parse_duration(value: object) -> int:
         text = text[1:]
     if text == "0":
         return 0
-    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+    if _SECONDS.fullmatch(text):
         return sign * int(float(text) * 10**9)
     total = 0
     pos = 0
