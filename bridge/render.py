@@ -464,13 +464,18 @@ class ChartWriter:
             self._start_child()
 
     def _start_child(self) -> None:
+        import fcntl  # POSIX, as fork is
+
         read_end, write_end = os.pipe()
+        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: 1 MiB in flight (not 64 KiB), far fewer waits
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 1 << 20)
         pid = os.fork()
         if pid == 0:  # the child: write what arrives, report through the exit status
             os.close(write_end)
             status = 0
             try:
-                with os.fdopen(read_end, "rb") as pipe:
+                with os.fdopen(read_end, "rb", buffering=1 << 20) as pipe:
                     while header := pipe.read(self._HEADER.size):
                         name_len, size = self._HEADER.unpack(header)
                         self._write(pipe.read(name_len).decode("utf-8", "surrogatepass"), pipe.read(size))
