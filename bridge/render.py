@@ -149,6 +149,7 @@ def to_yaml(value: Any, indent: int = 0, comments: dict | None = None, path: tup
     lines: list[str] = []
     add = lines.append
     keys: dict[str, str] = {}  # a string key's YAML text: keys repeat in every service
+    special = _YAML_SPECIAL.search
 
     def key_text(k: Any) -> str:
         if type(k) is not str:
@@ -172,7 +173,9 @@ def to_yaml(value: Any, indent: int = 0, comments: dict | None = None, path: tup
                         if path == () and lines:
                             add("")
                         lines.extend(pad + "# " + line if line else pad + "#" for line in note.split("\n"))
-                if v and isinstance(v, (dict, list)):
+                if type(v) is str and not special(v):  # most values: _atom's first case, inline
+                    add(pad + key_text(k) + ': "' + v + '"')
+                elif v and isinstance(v, (dict, list)):
                     add(pad + key_text(k) + ":")
                     block(v, indent + 2, path + (k,) if commented else path)
                 else:
