@@ -111,13 +111,13 @@ def median_run(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int]:
 
 def paired_runs(cmds: list[list[str]], cwd: Path, runs: int, fresh: str | None = None) -> list[tuple[float, int]]:
     """Median wall time and peak RSS of each command, the commands taking turns in every round so a
-    busy moment of the machine falls on all of them alike. `fresh`: a folder under cwd removed
-    (untimed) before every run."""
+    busy moment of the machine falls on all of them alike. `fresh`: a folder under cwd that the first
+    command writes, removed (untimed) before each of its runs."""
     times: list[list[float]] = [[] for _ in cmds]
     peaks = [0] * len(cmds)
     for _ in range(runs):
         for i, cmd in enumerate(cmds):
-            if fresh:
+            if fresh and i == 0:
                 shutil.rmtree(cwd / fresh, ignore_errors=True)
             t, rss, rc = run(cmd, cwd)
             if rc != 0:
