@@ -117,6 +117,8 @@ class Compiler:
 
     def scope_body(self, body: list[nodes.Node], scope: Scope, depth: int, top: bool = False) -> None:
         for jname in _assigned(body):
+            if jname in scope.names:  # a loop variable the body assigns to again: already this scope's
+                continue
             outer = self.resolve(jname, scope.parent) if scope.parent is not None or top else None
             local = self.fresh(jname)
             if outer is not None:
@@ -182,8 +184,7 @@ class Compiler:
         inner = Scope(scope)
         for name in node.target.find_all(nodes.Name) if not isinstance(node.target, nodes.Name) else [node.target]:
             inner.names[name.name] = self.fresh(name.name)
-        uses_loop = any(n.name == "loop" for n in node.find_all(nodes.Name)) if not (
-            isinstance(node.target, nodes.Name) and node.target.name == "loop") else False
+        uses_loop = any(n.name == "loop" for n in node.find_all(nodes.Name))  # (a nested loop's counts too)
         for attr in node.find_all(nodes.Getattr):
             if isinstance(attr.node, nodes.Name) and attr.node.name == "loop" and attr.attr not in LOOP_ATTRS:
                 raise CompileError(f"{self.including[-1]}:{attr.lineno}: loop.{attr.attr} is not compiled")

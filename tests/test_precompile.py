@@ -125,6 +125,7 @@ CASES = {
         "[[ '.' if loop.last else ',' ]][% endfor %]",
         {"items": [1, 2, 3, 4]},
     ),
+    "setting the loop variable": ("[% for i in items %][[ i ]][% set i = i * 10 %][[ i ]],[% endfor %]", {"items": [1, 2]}),
     "for else": ("[% for i in items if i %]x[% else %]none[% endfor %]", {"items": [0, ""]}),
     "unpacking": ("[% for k, v in d.items() %][[ k ]]=[[ v ]];[% endfor %]", {"d": {"a": 1, "b": None}}),
     "getattr and getitem": (
