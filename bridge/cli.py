@@ -8,6 +8,7 @@ click cost 30-40 ms of a 100 ms start-up (argparse: ~3 ms). Imports are lazy so 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -38,26 +39,23 @@ class _Formatter(argparse.HelpFormatter):
     importing shutil, which argparse does for every formatter it makes (one per add_argument) and
     which cost ~8 ms of each start-up here."""
 
-    _columns = 0
-
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                  width: int | None = None) -> None:
         super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
 
 
+@functools.cache
 def _columns() -> int:
-    if not _Formatter._columns:
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
         try:
-            columns = int(os.environ["COLUMNS"])
-        except (KeyError, ValueError):
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
             columns = 0
-        if columns <= 0:
-            try:
-                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-            except (AttributeError, ValueError, OSError):
-                columns = 0
-        _Formatter._columns = columns or 80
-    return _Formatter._columns
+    return columns or 80
 
 
 def _load_options(parser: argparse.ArgumentParser) -> None:

@@ -325,12 +325,9 @@ def compile_templates(env: jinja2.Environment, folder: Path, names: list[str]) -
 
 
 def generate() -> str:
-    from .render import entry_templates, template_env
+    from .render import JinjaTemplates, builtin_templates, entry_templates
 
-    env = template_env(None, compiled=False).env
-    from .render import builtin_templates
-
-    return compile_templates(env, builtin_templates(), entry_templates())
+    return compile_templates(JinjaTemplates(None).env, builtin_templates(), entry_templates())
 
 
 def generate_validator() -> str:

@@ -331,9 +331,9 @@ def compiled_templates() -> CompiledTemplates | None:
     return CompiledTemplates(_templates.TEMPLATES)
 
 
-def template_env(overrides: Path | None, compiled: bool = True) -> CompiledTemplates | JinjaTemplates:
+def template_env(overrides: Path | None) -> CompiledTemplates | JinjaTemplates:
     """How templates are rendered: compiled when they are the built-in ones, unchanged; else Jinja."""
-    if overrides is None and compiled:
+    if overrides is None:
         found = compiled_templates()
         if found is not None:
             return found
