@@ -106,7 +106,7 @@ class Compiler:
         body: list[str] = []
         self.lines = body
         scope = Scope(None)
-        self.scope_body(self.parse(name).body, scope, 1, top=True)
+        self.scope_body(self.parse(name).body, scope, 1)
         head = [f"def {function_name(name)}(ctx, F):", "    out = []", "    w = out.append"]
         for jname, local in self.free.items():
             if jname in JINJA_GLOBALS:
@@ -115,14 +115,13 @@ class Compiler:
                 head.append(f"    {local} = ctx[{jname!r}] if {jname!r} in ctx else Undefined(name={jname!r}, free=True)")
         return head + body + ["    return ''.join(out)", ""]
 
-    def scope_body(self, body: list[nodes.Node], scope: Scope, depth: int, top: bool = False) -> None:
+    def scope_body(self, body: list[nodes.Node], scope: Scope, depth: int) -> None:
         for jname in _assigned(body):
             if jname in scope.names:  # a loop variable the body assigns to again: already this scope's
                 continue
-            outer = self.resolve(jname, scope.parent) if scope.parent is not None or top else None
             local = self.fresh(jname)
-            if outer is not None:
-                self.emit(depth, f"{local} = {outer}")
+            # Until assigned here, the name reads what encloses the scope (the context at the top).
+            self.emit(depth, f"{local} = {self.resolve(jname, scope.parent)}")
             scope.names[jname] = local
         self.block(body, scope, depth)
 
