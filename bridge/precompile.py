@@ -57,13 +57,18 @@ class Scope:
         return None
 
 
+def _target_names(target: nodes.Node) -> list[nodes.Name]:
+    """The names an assignment or loop target binds (`x`, or each of `k, v`)."""
+    return [target] if isinstance(target, nodes.Name) else list(target.find_all(nodes.Name))
+
+
 def _assigned(body: list[nodes.Node]) -> list[str]:
     """Names a scope's own statements assign (not those of nested for loops or includes), in order."""
     found: list[str] = []
 
     def walk(node: nodes.Node) -> None:
         if isinstance(node, nodes.Assign):
-            for name in node.target.find_all(nodes.Name) if not isinstance(node.target, nodes.Name) else [node.target]:
+            for name in _target_names(node.target):
                 if name.name not in found:
                     found.append(name.name)
         elif isinstance(node, nodes.If):
@@ -181,7 +186,7 @@ class Compiler:
         if node.recursive:
             raise CompileError(f"{self.including[-1]}:{node.lineno}: recursive loops are not compiled")
         inner = Scope(scope)
-        for name in node.target.find_all(nodes.Name) if not isinstance(node.target, nodes.Name) else [node.target]:
+        for name in _target_names(node.target):
             inner.names[name.name] = self.fresh(name.name)
         uses_loop = any(n.name == "loop" for n in node.find_all(nodes.Name))  # (a nested loop's counts too)
         for attr in node.find_all(nodes.Getattr):

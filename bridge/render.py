@@ -316,8 +316,10 @@ def compiled_templates() -> CompiledTemplates | None:
         from . import _templates
     except ImportError:
         return None
+    if not set(entry_templates()) <= set(_templates.TEMPLATES):
+        return None
     folder = builtin_templates()
-    if folder == _PACKAGED_TEMPLATES and set(entry_templates()) <= set(_templates.TEMPLATES):
+    if folder == _PACKAGED_TEMPLATES:
         return CompiledTemplates(_templates.TEMPLATES)
     try:
         present = {p.name for p in folder.iterdir() if p.name.endswith(".j2")}
@@ -325,8 +327,6 @@ def compiled_templates() -> CompiledTemplates | None:
                 zlib.crc32((folder / name).read_bytes()) != crc for name, crc in _templates.SOURCES.items()):
             return None
     except OSError:
-        return None
-    if not set(entry_templates()) <= set(_templates.TEMPLATES):
         return None
     return CompiledTemplates(_templates.TEMPLATES)
 
@@ -422,6 +422,7 @@ def render_chart(chart: Chart, templates: Path | None = None, chart_dir: str | N
 
 
 _RELATIVE_OPEN = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def _private_dir(parent: Path, prefix: str) -> Path:
@@ -498,13 +499,12 @@ class ChartWriter:
             self._made.add(folder)
         # os-level calls relative to the open temporary directory: no file object, no path walk from
         # the root for each of thousands of files.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
         if _RELATIVE_OPEN:
             if self._dir_fd is None:
                 self._dir_fd = os.open(self.tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            fd = os.open(clean, flags, 0o666, dir_fd=self._dir_fd)
+            fd = os.open(clean, _CREATE_FLAGS, 0o666, dir_fd=self._dir_fd)
         else:
-            fd = os.open(self.tmp / clean, flags, 0o666)
+            fd = os.open(self.tmp / clean, _CREATE_FLAGS, 0o666)
         try:
             view = memoryview(content)
             while view:
