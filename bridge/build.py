@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .errors import BridgeError, Record
+from .errors import BridgeError
 from .keys import unsupported_warnings
 from .lifecycle import lifecycle_hooks
 from .loader import Project
@@ -25,11 +27,6 @@ from .providers import apply_providers
 from .reach import Names, published_service, service_names, sidecar_roots
 from .secrets import InstallValue, install_value, set_key
 from .units import duration_seconds, parse_bytes, parse_duration
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
 
 DEFAULT_RUNNER = {
     "enabled": False,
@@ -66,28 +63,25 @@ MAX_OBJECT_DATA = 1024 * 1024 - 4096
 WAIT_IMAGE = "curlimages/curl:8.10.1"
 
 
-class ServiceModel(Record):
-    def __init__(self, name: str, key: str, label: str, kind: str, has_service: bool,
-                 aliases: list[str] | None = None, volumes: list[dict] | None = None,
-                 wait_for: list[dict] | None = None, networks: list[str] | None = None,
-                 models: list[dict] | None = None, recreate: bool = False,
-                 bind_configs: list[dict] | None = None, sidecar_of: str | None = None,
-                 sidecars: list[ServiceModel] | None = None) -> None:
-        self.name = name  # compose name
-        self.key = key  # values key
-        self.label = label  # DNS label used in object names
-        self.kind = kind  # Deployment | DaemonSet | Job
-        self.has_service = has_service
-        self.aliases = [] if aliases is None else aliases  # headless Services named like the compose names
-        self.volumes = [] if volumes is None else volumes
-        self.wait_for = [] if wait_for is None else wait_for
-        self.networks = [] if networks is None else networks
-        self.models = [] if models is None else models
-        self.recreate = recreate
-        self.bind_configs = [] if bind_configs is None else bind_configs  # project files mounted from ConfigMaps
-        # network_mode: service:X -- this service is a container in X's pod (sidecar_of), X lists it.
-        self.sidecar_of = sidecar_of
-        self.sidecars = [] if sidecars is None else sidecars
+@dataclass
+class ServiceModel:
+    """One compose service as the templates see it (its settings are in values[key])."""
+
+    name: str  # compose name
+    key: str  # values key
+    label: str  # DNS label used in object names
+    kind: str  # Deployment | DaemonSet | Job
+    has_service: bool
+    aliases: list[str] = field(default_factory=list)  # headless Services named like the compose names
+    volumes: list[dict] = field(default_factory=list)
+    wait_for: list[dict] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    models: list[dict] = field(default_factory=list)
+    recreate: bool = False
+    bind_configs: list[dict] = field(default_factory=list)  # project files mounted from ConfigMaps
+    # network_mode: service:X -- this service is a container in X's pod (sidecar_of), X lists it.
+    sidecar_of: str | None = None
+    sidecars: list[ServiceModel] = field(default_factory=list)
 
     @property
     def pod_label(self) -> str:
@@ -122,27 +116,26 @@ class ServiceModel(Record):
         return any(w["condition"] == "completed" for w in self.pod_waits)
 
 
-class Chart(Record):
-    def __init__(self, name: str, version: str, app_version: str, description: str, project: str,
-                 services: list[ServiceModel], volumes: list[dict], secrets: list[dict], configs: list[dict],
-                 networks: list[dict], values: dict, comments: dict[tuple, str], files: dict[str, bytes],
-                 warnings: list[str], models: list[dict], working_dir: str = ".") -> None:
-        self.name = name
-        self.version = version
-        self.app_version = app_version
-        self.description = description
-        self.project = project
-        self.services = services
-        self.volumes = volumes
-        self.secrets = secrets
-        self.configs = configs
-        self.networks = networks
-        self.values = values
-        self.comments = comments
-        self.files = files
-        self.warnings = warnings
-        self.models = models
-        self.working_dir = working_dir
+@dataclass
+class Chart:
+    """The chart model: what the templates render."""
+
+    name: str
+    version: str
+    app_version: str
+    description: str
+    project: str
+    services: list[ServiceModel]
+    volumes: list[dict]
+    secrets: list[dict]
+    configs: list[dict]
+    networks: list[dict]
+    values: dict
+    comments: dict[tuple, str]
+    files: dict[str, bytes]
+    warnings: list[str]
+    models: list[dict]
+    working_dir: str = "."
 
     @property
     def install_values(self) -> list[InstallValue]:

@@ -1,24 +1,15 @@
-"""The `bridge` command line.
-
-argparse rather than click: `bridge convert` runs in every CI job and pre-commit hook, and importing
-click cost 30-40 ms of a 100 ms start-up (argparse: ~3 ms). Imports are lazy so `--help` and
-`--version` load nothing else.
-"""
+"""The `bridge` command line (argparse). The pipeline's modules are imported by the command that
+runs, so `bridge --help` does not load the loader, Jinja or jsonschema."""
 
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
 
 EXIT_USAGE = 2
 
@@ -34,30 +25,6 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help formatter, sized the way shutil.get_terminal_size() sizes it but without
-    importing shutil, which argparse does for every formatter it makes (one per add_argument) and
-    which cost ~8 ms of each start-up here."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
-
-
-@functools.cache
-def _columns() -> int:
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
 def _load_options(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("-f", "--file", dest="files", action="append", default=[], metavar="FILE",
@@ -70,14 +37,12 @@ def _load_options(parser: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="bridge", description="Convert a Docker Compose application into a Helm chart.",
-                                  formatter_class=_Formatter)
+    top = argparse.ArgumentParser(prog="bridge", description="Convert a Docker Compose application into a Helm chart.")
     top.add_argument("--version", action="version", version=f"bridge, version {__version__}")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
 
     config = commands.add_parser("config", help="Print the canonical project, like `docker compose config`.",
-                                 description="Print the canonical project, like `docker compose config`.",
-                                 formatter_class=_Formatter)
+                                 description="Print the canonical project, like `docker compose config`.")
     _load_options(config)
     config.add_argument("--format", dest="fmt", choices=["yaml", "json"], default="yaml",
                         help="Output format (default: yaml).")
@@ -85,8 +50,7 @@ def parser() -> argparse.ArgumentParser:
     config.add_argument("-q", "--quiet", action="store_true", help="Only validate; print nothing.")
 
     convert = commands.add_parser("convert", help="Convert a compose project into a Helm chart.",
-                                  description="Convert a compose project into a Helm chart.",
-                                  formatter_class=_Formatter)
+                                  description="Convert a compose project into a Helm chart.")
     convert.add_argument("compose_file", nargs="?", help="Compose file (same as a first -f).")
     _load_options(convert)
     add = convert.add_argument
@@ -128,17 +92,16 @@ def run_config(args: argparse.Namespace) -> None:
     _echo(to_json(doc) if args.fmt == "json" else to_yaml(doc), nl=False)
 
 
-FORK_WRITER_SERVICES = 50
-
-
 def run_convert(args: argparse.Namespace, usage: argparse.ArgumentParser) -> None:
     import os
     from pathlib import Path
 
     from .build import build_chart
     from .limits import check_limits
-    from .render import ChartWriter, compare_chart, install_info, render_chart
+    from .render import render_chart
+    from .secrets import install_info
     from .versioning import check_chart_name, check_chart_version
+    from .writer import compare_chart, write_chart
 
     files = [args.compose_file, *args.files] if args.compose_file else list(args.files)
     for value, check_value, flag in ((args.chart_version, check_chart_version, "--chart-version"),
@@ -166,11 +129,9 @@ def run_convert(args: argparse.Namespace, usage: argparse.ArgumentParser) -> Non
         if not args.quiet:
             _echo(f"{dest} is up to date")
         return
-    # A writer process pays off once there are enough files to overlap with rendering (~8 per service).
-    with ChartWriter(dest, fork=len(chart.services) >= FORK_WRITER_SERVICES) as writer:
-        rendered = render_chart(chart, overrides, chart_dir, os.getcwd(), sink=writer.put)
-        check_limits(chart, rendered, project)
-        writer.commit()
+    rendered = render_chart(chart, overrides, chart_dir, os.getcwd())
+    check_limits(chart, rendered, project)
+    write_chart(rendered, dest)
     if not args.quiet:
         for warning in chart.warnings:
             _echo(f"bridge: warning: {warning}", err=True)
@@ -189,33 +150,9 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _values_verbatim(argv: list[str], top: argparse.ArgumentParser) -> list[str]:
-    """`--chart-name -app` is the value `-app`, as click and most CLIs read it; argparse would take
-    `-app` for an option. Every option that takes a value is joined to it (`--opt=value`, `-oVALUE`)."""
-    takes_value = set()
-    subparsers = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
-    for sub in (p for action in subparsers for p in action.choices.values()):
-        for action in sub._actions:  # noqa: SLF001
-            if action.option_strings and action.nargs is None and not isinstance(action, argparse._StoreTrueAction):  # noqa: SLF001
-                takes_value.update(action.option_strings)
-    out, i = [], 0
-    while i < len(argv):
-        item = argv[i]
-        if item == "--":
-            out += argv[i:]
-            break
-        if item in takes_value and i + 1 < len(argv):
-            out.append(f"{item}={argv[i + 1]}" if item.startswith("--") else item + argv[i + 1])
-            i += 2
-            continue
-        out.append(item)
-        i += 1
-    return out
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     top = parser()
-    args = top.parse_args(_values_verbatim(list(sys.argv[1:] if argv is None else argv), top))
+    args = top.parse_args(argv)
     if args.command is None:
         top.print_help()
         sys.exit(EXIT_USAGE)
@@ -233,25 +170,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def entry() -> None:
-    """The `bridge` executable: main() as a process of its own. The chart model is a tree of small
-    objects that holds no reference cycles worth collecting, so the cyclic garbage collector only
-    costs time while it is built (it scans every young container again and again); and once the
-    output is flushed, the interpreter's teardown of those objects (~10 ms) is skipped."""
-    import gc
-
-    gc.disable()
+    """The `bridge` executable."""
     try:
         main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if not isinstance(exc.code, int | None):
-            _echo(str(exc.code), err=True)
-    except BrokenPipeError:  # `bridge ... | head`: the reader left; no traceback (the chart is written)
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except OSError:
-            code = code or 1
-    os._exit(code)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `bridge ... | head`: the reader left (the chart is written). As Python's documentation on
+        # SIGPIPE advises: point stdout at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

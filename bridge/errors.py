@@ -14,20 +14,6 @@ def format_path(path: tuple) -> str:
     return out
 
 
-class Record:
-    """Field-wise `==` and `repr` for the converter's plain data classes. They are written out rather
-    than made with `dataclasses`, whose import (it imports inspect, ast, dis and tokenize) cost 10-30 ms
-    of every `bridge convert` start-up on this project's CI machines."""
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value, like a dataclass
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.__dict__ == self.__dict__
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
-
-
 class BridgeError(Exception):
     """Invalid input: carries where it was found so the CLI can print one line."""
 

@@ -7,10 +7,7 @@ the compose-spec service schema and that each `warn` key really warns.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
+from typing import Any
 
 MAPPED = "mapped"  # becomes part of the chart (see the note)
 LOADER = "loader"  # consumed while loading, like `docker compose config` does

@@ -8,11 +8,7 @@ Kubernetes cannot give a handler (`user`, `privileged`, `working_dir`, `environm
 from __future__ import annotations
 
 import shlex
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
+from typing import Any
 
 _UNSUPPORTED = ("user", "privileged", "working_dir", "environment")
 

@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import json
 import zlib
+from typing import Any
 
 from .build import Chart
 from .errors import BridgeError
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
 
 MiB = 1024 * 1024
 MAX_CHART_FILE = 5 * MiB

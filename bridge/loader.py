@@ -9,50 +9,45 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .dotenv import read_env_file
-from .errors import BridgeError, Record, UsageError
+from .errors import BridgeError, UsageError
 from .interpolate import interpolate_tree
 from .merge import merge, strip_tags, unique
 from .normalize import Ctx, canonical_document
 from .parse import Positions, parse_file
 from .validate import check_project, validate_schema
 
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
-
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
-class Options(Record):
-    def __init__(self, files: list[str] | None = None, profiles: list[str] | None = None,
-                 env_files: list[str] | None = None, project_name: str | None = None,
-                 project_directory: str | None = None, interpolate: bool = True,
-                 environ: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
-        self.files = [] if files is None else files
-        self.profiles = [] if profiles is None else profiles
-        self.env_files = [] if env_files is None else env_files
-        self.project_name = project_name
-        self.project_directory = project_directory
-        self.interpolate = interpolate
-        self.environ = environ
-        self.cwd = cwd
+@dataclass
+class Options:
+    """What `bridge config` and `bridge convert` were asked to load (their shared flags)."""
+
+    files: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=list)
+    project_name: str | None = None
+    project_directory: str | None = None
+    interpolate: bool = True
+    environ: Mapping[str, str] | None = None
+    cwd: str | None = None
 
 
-class Project(Record):
+@dataclass
+class Project:
     """The canonical project plus what is needed to point errors at source lines."""
 
-    def __init__(self, data: dict, working_dir: str, files: list[str], environment: dict[str, str],
-                 positions: list[Positions], warnings: list[str] | None = None) -> None:
-        self.data = data
-        self.working_dir = working_dir
-        self.files = files
-        self.environment = environment
-        self.positions = positions
-        self.warnings = [] if warnings is None else warnings
+    data: dict
+    working_dir: str
+    files: list[str]
+    environment: dict[str, str]
+    positions: list[Positions]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:

@@ -7,12 +7,9 @@ always replaced whole, and `!reset` / `!override` markers drop or replace what c
 
 from __future__ import annotations
 
+from typing import Any
+
 from .parse import Override, Reset
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
 
 # Keys replaced whole instead of merged.
 _REPLACE = (

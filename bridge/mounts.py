@@ -15,34 +15,30 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .errors import Record
 from .naming import dns_label, unique_name
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
 
 MAX_CONFIGMAP_DATA = 1024 * 1024 - 4096
 # Targets under which a read-write directory mount is data, not configuration.
 _DATA_TARGET = re.compile(r"^/(var/lib|var/opt|data|srv/data|var/log)(/|$)|/data$|/data/|/db$|/storage$")
 
 
-class MountFile(Record):
-    def __init__(self, key: str, path: str, chart_file: str, text: bool) -> None:
-        self.key = key  # ConfigMap key
-        self.path = path  # path under the mount target ("" for a single-file mount)
-        self.chart_file = chart_file  # where the bytes are in the chart
-        self.text = text
+@dataclass
+class MountFile:
+    key: str  # ConfigMap key
+    path: str  # path under the mount target ("" for a single-file mount)
+    chart_file: str  # where the bytes are in the chart
+    text: bool
 
 
-class BindPlan(Record):
-    def __init__(self, kind: str, files: list[MountFile] | None = None, reason: str = "") -> None:
-        self.kind = kind  # config | data | host
-        self.files = [] if files is None else files
-        self.reason = reason
+@dataclass
+class BindPlan:
+    kind: str  # config | data | host
+    files: list[MountFile] = field(default_factory=list)
+    reason: str = ""
 
 
 def is_text(data: bytes) -> bool:

@@ -10,14 +10,11 @@ import os
 import posixpath
 import re
 import shlex
+from typing import Any
 
 from .errors import BridgeError
 from .parse import Override, Reset
 from .units import format_duration, parse_bytes, parse_duration
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
 
 
 class Ctx:

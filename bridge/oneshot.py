@@ -16,11 +16,7 @@ with a token mounted into that init container alone, under a Role that may only 
 from __future__ import annotations
 
 import re
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
+from typing import Any
 
 CONDITIONS = {
     "service_started": "started",

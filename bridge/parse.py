@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from .errors import BridgeError, Record
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
+from .errors import BridgeError
 
 try:  # libyaml's parser is several times faster than the pure-Python one
     from yaml import CSafeLoader as _Loader
@@ -50,12 +47,12 @@ class Override:
         self.value = value
 
 
-class Positions(Record):
+@dataclass
+class Positions:
     """Line/column (1-based) of each key path in one file."""
 
-    def __init__(self, file: str, marks: dict[tuple, tuple[int, int]] | None = None) -> None:
-        self.file = file
-        self.marks = {} if marks is None else marks
+    file: str
+    marks: dict[tuple, tuple[int, int]] = field(default_factory=dict)
 
     def find(self, path: tuple) -> tuple[int, int] | None:
         """Position of the deepest prefix of `path` that this file defines."""

@@ -10,13 +10,9 @@ retries 3), not Kubernetes' (10s, 1s, 3). `start_period` becomes a startupProbe 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from .units import duration_seconds, parse_duration
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
 
 DEFAULT_INTERVAL = 30
 DEFAULT_TIMEOUT = 30

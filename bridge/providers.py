@@ -9,10 +9,7 @@ dependents under those names; other provider types warn.
 from __future__ import annotations
 
 import copy
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
+from typing import Any
 
 
 def _first(options: dict, key: str) -> str | None:

@@ -12,8 +12,8 @@ get a warning naming the variables that use them.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-from .errors import Record
 from .naming import dns1035_label
 
 # (A headless Service of a service that declares no port lists the placeholder port 55555 that
@@ -22,13 +22,13 @@ from .naming import dns1035_label
 RESERVED_NAMES = {"kubernetes"}
 
 
-class Names(Record):
+@dataclass
+class Names:
     """The names one service answers to on its compose networks."""
 
-    def __init__(self, service: str, aliases: list[str] | None = None, invalid: list[str] | None = None) -> None:
-        self.service = service
-        self.aliases = [] if aliases is None else aliases  # valid names -> a headless Service each
-        self.invalid = [] if invalid is None else invalid  # names Kubernetes cannot hold
+    service: str
+    aliases: list[str] = field(default_factory=list)  # valid names -> a headless Service each
+    invalid: list[str] = field(default_factory=list)  # names Kubernetes cannot hold
 
 
 def compose_names(services: dict[str, dict]) -> dict[str, list[str]]:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .build import Chart
-
-TYPE_CHECKING = False  # typing is imported by type checkers only (~5 ms of start-up)
-if TYPE_CHECKING:
-    from typing import Any
-
 
 QUANTITY = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$"}
 OBJ: dict[str, Any] = {"type": "object"}

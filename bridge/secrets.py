@@ -11,8 +11,13 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from .errors import Record
+from .naming import dns_label
+
+if TYPE_CHECKING:
+    from .build import Chart
 
 # Characters Helm's --set parser treats as syntax inside a key; a backslash makes them literal.
 _SET_KEY_SYNTAX = re.compile(r"([.,=\[\]\\])")
@@ -23,17 +28,14 @@ def set_key(*parts: str) -> str:
     return ".".join(_SET_KEY_SYNTAX.sub(r"\\\1", p) for p in parts)
 
 
-class InstallValue(Record):
-    """One value the operator must supply at `helm install` time (never changed once made)."""
+@dataclass(frozen=True)
+class InstallValue:
+    """One value the operator must supply at `helm install` time."""
 
-    def __init__(self, flag: str, key: str, file: str | None = None, variable: str | None = None) -> None:
-        self.flag = flag  # --set-file | --set-literal
-        self.key = key  # the --set key path
-        self.file = file  # absolute path of the content (--set-file)
-        self.variable = variable  # environment variable holding the content (--set-literal)
-
-    def __hash__(self) -> int:
-        return hash((self.flag, self.key, self.file, self.variable))
+    flag: str  # --set-file | --set-literal
+    key: str  # the --set key path
+    file: str | None = None  # absolute path of the content (--set-file)
+    variable: str | None = None  # environment variable holding the content (--set-literal)
 
     def argument(self, base: str | None = None) -> str:
         """`--set-file KEY=PATH` (PATH relative to `base` when given) or `--set-literal KEY="$VAR"`."""
@@ -69,3 +71,16 @@ def install_command(release: str, chart_dir: str, values: list[InstallValue], ba
     parts = ["helm", "install", shlex.quote(release), shlex.quote(chart_dir)]
     parts += [v.argument(base) for v in values]
     return " ".join(parts)
+def install_info(chart: Chart, chart_dir: str | None = None, base: str | None = None) -> dict[str, Any]:
+    """The `helm install` command for the chart at `chart_dir`, with secret paths relative to `base`
+    (default: the chart written as ./<project>-chart, paths relative to the compose project)."""
+
+
+
+    chart_dir = chart_dir or f"./{chart.project}-chart"
+    base = base or chart.working_dir
+    values = chart.install_values
+    release = dns_label(chart.project, 53)
+    return {"command": install_command(release, chart_dir, values, base), "values": values, "base": base}
+
+

@@ -11,10 +11,7 @@ from behaviour import check, kubelet_expand
 from chartcheck import template
 from conftest import CORPUS, FIXTURES, ROOT, corpus_files
 from oracle import oracle_env, run_oracle
-
-from bridge.build import build_chart
-from bridge.loader import Options, load
-from bridge.render import render_chart, write_chart
+from pipeline import convert
 
 OWN = {
     "kitchen-sink": [FIXTURES / "kitchen-sink" / "compose.yaml"],
@@ -35,9 +32,8 @@ def run_app(files: list[Path], binary: Path, out: Path, env: dict[str, str], sta
     rc, doc, _ = run_oracle(binary, files, env)
     if rc != 0:
         return None
-    project = load(Options(files=[str(f) for f in files], environ=env, cwd=str(files[0].parent)))
-    chart = build_chart(project)
-    write_chart(render_chart(chart), out)
+    converted = convert(files, out, environ=env, cwd=files[0].parent)
+    project, chart = converted.project, converted.chart
     return check(doc, template(out), Path(project.working_dir), chart.warnings, stats)
 
 
@@ -77,10 +73,9 @@ def runtime_app(compose_binary: Path, tmp_path_factory: pytest.TempPathFactory) 
     files = OWN["runtime"]
     env = oracle_env()
     _, doc, _ = run_oracle(compose_binary, files, env)
-    project = load(Options(files=[str(f) for f in files], environ=env))
-    chart = build_chart(project)
     out = tmp_path_factory.mktemp("runtime") / "chart"
-    write_chart(render_chart(chart), out)
+    converted = convert(files, out, environ=env)
+    project, chart = converted.project, converted.chart
     return doc, template(out), Path(project.working_dir), chart.warnings
 
 

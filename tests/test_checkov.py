@@ -9,10 +9,7 @@ import pytest
 from chartcheck import template
 from checkov_run import CHECKOV, failed_checks
 from conftest import CORPUS, ROOT, corpus_files
-
-from bridge.build import build_chart
-from bridge.loader import Options, load
-from bridge.render import render_chart, write_chart
+from pipeline import convert
 
 pytestmark = pytest.mark.skipif(not CHECKOV.exists(), reason="checkov not installed: `make checkov` installs it in .tools/")
 
@@ -34,9 +31,8 @@ def charts() -> list:
 
 @pytest.mark.parametrize("compose", charts())
 def test_checkov_finds_only_documented_exceptions(compose: Path, tmp_path: Path) -> None:
-    project = load(Options(files=[str(compose)], cwd=str(compose.parent)))
     chart = tmp_path / "chart"
-    write_chart(render_chart(build_chart(project)), chart)
+    convert([compose], chart, cwd=compose.parent)
     allowed = exceptions()
     for i, mode in enumerate(({}, {"modelRunner.enabled": "true"})):
         failed = failed_checks(template(chart, values=mode), tmp_path / f"manifests{i}")

@@ -425,8 +425,9 @@ def test_chart_name_and_versions(tmp_path: Path) -> None:
                                     "--chart-version", "one"])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()
     for name in ("My App", "my_app", "-app", "a" * 54):
+        # `--opt=VALUE` is argparse's way to pass a value that starts with `-`.
         bad = invoke(["convert", str(FIXTURES / "multi" / "compose.yaml"), "-o", str(tmp_path / "x"),
-                                        "--chart-name", name])
+                      f"--chart-name={name}"])
         assert bad.exit_code == 2 and "not a valid chart name" in bad.output and not (tmp_path / "x").exists()
 
 

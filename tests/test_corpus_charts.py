@@ -9,11 +9,9 @@ import pytest
 from chartcheck import lint, template, validate
 from conftest import CORPUS, corpus_files
 from oracle import oracle_env, run_oracle
+from pipeline import convert
 
-from bridge.build import build_chart
 from bridge.errors import BridgeError
-from bridge.loader import Options, load
-from bridge.render import render_chart, write_chart
 
 CHUNKS = 8
 MODES = ({}, {"modelRunner.enabled": "true"})
@@ -38,9 +36,8 @@ def test_corpus_converts_lints_and_validates(chunk: int, tmp_path: Path, compose
         if rc != 0:
             continue  # rejected by docker-compose: test_config_oracle checks we reject it too
         try:
-            project = load(Options(files=[str(path)], environ=env, cwd=str(path.parent)))
             out = tmp_path / f"chart{i}"
-            write_chart(render_chart(build_chart(project)), out)
+            convert([path], out, environ=env, cwd=path.parent)
             charts.append((name, out))
         except BridgeError as exc:
             failures.append(f"{name}: {exc}")

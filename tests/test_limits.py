@@ -12,7 +12,8 @@ from bridge.build import build_chart
 from bridge.errors import BridgeError
 from bridge.limits import MAX_CHART_FILE, check_limits
 from bridge.loader import Options, load
-from bridge.render import render_chart, write_chart
+from bridge.render import render_chart
+from bridge.writer import write_chart
 
 
 def _project(tmp_path: Path, services: int, env_bytes: int):

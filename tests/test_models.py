@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 from chartcheck import by_kind, container_env, install_dry_run, lint, one, template, validate
 from conftest import CORPUS, FIXTURES, ROOT
-
-from bridge.build import build_chart
-from bridge.loader import Options, load
-from bridge.render import render_chart, write_chart
+from pipeline import convert
 
 EXAMPLES = ROOT / "examples"
 HOST = "http://host.docker.internal:12434/engines/v1/"
@@ -20,8 +18,7 @@ RUNNER_KINDS = {"Deployment", "Service", "PersistentVolumeClaim", "Job", "Config
 
 
 def make_chart(compose: Path, out: Path) -> Path:
-    project = load(Options(files=[str(compose)], environ={}))
-    write_chart(render_chart(build_chart(project)), out)
+    convert([compose], out)
     return out
 
 
@@ -222,12 +219,11 @@ def test_corpus_model_apps_both_modes(name: str, tmp_path: Path) -> None:
     from bridge.errors import BridgeError
 
     path = CORPUS / name
+    chart = tmp_path / "chart"
     try:
-        project = load(Options(files=[str(path)], cwd=str(path.parent)))
+        project = convert([path], chart, environ=os.environ, cwd=path.parent).project
     except BridgeError:
         pytest.skip("rejected by the loader, as docker-compose rejects it (see test_config_oracle)")
-    chart = tmp_path / "chart"
-    write_chart(render_chart(build_chart(project)), chart)
     lint([chart], 4)
     lint([chart], 4, {"modelRunner.enabled": "true"})
     chart_name = yaml.safe_load((chart / "Chart.yaml").read_text())["name"]
@@ -252,9 +248,7 @@ def test_corpus_model_apps_both_modes(name: str, tmp_path: Path) -> None:
 
 def test_provider_services_are_models(tmp_path: Path) -> None:
     out = tmp_path / "chart"
-    project = load(Options(files=[str(FIXTURES / "providers" / "compose.yaml")], environ={}))
-    chart = build_chart(project)
-    write_chart(render_chart(chart), out)
+    chart = convert([FIXTURES / "providers" / "compose.yaml"], out).chart
     assert sorted(s.name for s in chart.services) == ["app", "db", "worker"]  # no pod for a provider
     assert [m["ref"] for m in chart.models] == ["ai/smollm2", "ai/all-minilm"]  # by model key: chat-llm, embedder
     lint([out], 4)

@@ -10,11 +10,9 @@ import yaml
 from chartcheck import lint, template, validate
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pipeline import convert
 
-from bridge.build import build_chart
 from bridge.errors import BridgeError
-from bridge.loader import Options, load
-from bridge.render import render_chart, write_chart
 
 names = st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,30}", fullmatch=True)
 text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
@@ -100,13 +98,10 @@ def test_generated_projects_convert_lint_and_validate(doc: dict) -> None:
         compose = Path(tmp) / "compose.yaml"
         compose.write_text(yaml.safe_dump(doc, allow_unicode=True))
         try:
-            project = load(Options(files=[str(compose)], environ={}))
-            files = render_chart(build_chart(project))
+            out = convert([compose], Path(tmp) / "chart").path
         except BridgeError as exc:
             assert "\n" not in str(exc)
             return
-        out = Path(tmp) / "chart"
-        write_chart(files, out)
         lint([out], 4)
         for mode in ({}, {"modelRunner.enabled": "true"}):
             validate(template(out, 4, mode))

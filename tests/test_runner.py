@@ -465,10 +465,7 @@ def test_local_file_import_is_confined(tmp_path: Path, tiny: bytes, monkeypatch:
 def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, tiny: bytes) -> None:
     import yaml
     from chartcheck import one, template
-
-    from bridge.build import build_chart
-    from bridge.loader import Options, load
-    from bridge.render import render_chart, write_chart
+    from pipeline import convert
 
     compose = tmp_path / "compose.yaml"
     compose.write_text(
@@ -477,7 +474,7 @@ def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, t
     )
     push_model(reg, "ai/chart-tiny", "v1", [tiny])
     chart = tmp_path / "chart"
-    write_chart(render_chart(build_chart(load(Options(files=[str(compose)], environ={})))), chart)
+    convert([compose], chart)
     values = ROOT / "examples" / "runner-values.yaml"
     docs = template(chart, values_file=values)
     deployment = one(docs, "Deployment", "-model-runner")

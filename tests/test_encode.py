@@ -1,18 +1,16 @@
-"""Unit tests of the render helpers: literals, YAML and JSON emission, and the chart writer."""
+"""Unit tests of bridge.encode: Go literals and YAML text that read back as their input."""
 
 from __future__ import annotations
 
 import ast
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.errors import BridgeError
-from bridge.render import ChartWriter, go_literal, json_indented, to_yaml, write_chart, yaml_scalar
+from bridge.encode import go_literal, to_yaml, yaml_key, yaml_scalar
 
 TEXT = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40)
 
@@ -53,17 +51,6 @@ JSONISH = st.recursive(
 )
 
 
-@given(JSONISH)
-def test_json_indented_is_json_dumps(value: object) -> None:
-    assert json_indented(value) == json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def test_json_indented_repeated_objects() -> None:
-    shared = {"type": "object", "properties": {"size": {"type": "string"}}}
-    doc = {"a": shared, "b": {"c": shared, "d": [shared, []]}}
-    assert json_indented(doc) == json.dumps(doc, indent=2, ensure_ascii=False)
-
-
 @given(st.dictionaries(st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=6), JSONISH, max_size=5))
 def test_to_yaml_reads_back(value: dict) -> None:
     assert yaml.safe_load(to_yaml(value) or "{}") == (value or {})
@@ -88,38 +75,11 @@ def test_to_yaml_comments_go_before_their_keys() -> None:
     )
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-FILES = {"Chart.yaml": b"name: x\n", "templates/a.yaml": b"a", "files/mounts/w/0001/deep/f": b"\x00\x01"}
-
-
-@pytest.mark.parametrize("fork", [True, False])
-def test_chart_writer_writes_and_replaces(tmp_path: Path, fork: bool) -> None:
-    dest = tmp_path / "chart"
-    write_chart({"Chart.yaml": b"old\n", "templates/gone.yaml": b"g"}, dest)
-    with ChartWriter(dest, fork=fork) as writer:
-        for rel, content in FILES.items():
-            writer.put(rel, content)
-        writer.commit()
-    assert _tree(dest) == FILES
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["chart"]
-
-
-@pytest.mark.parametrize("fork", [True, False])
-def test_chart_writer_failure_leaves_the_old_chart(tmp_path: Path, fork: bool) -> None:
-    dest = tmp_path / "chart"
-    write_chart({"Chart.yaml": b"old\n"}, dest)
-    with pytest.raises(BridgeError, match="cannot write the chart|Not a directory"), ChartWriter(dest, fork=fork) as writer:
-        writer.put("templates", b"a file where a folder must be")
-        writer.put("templates/a.yaml", b"a")
-        writer.commit()
-    assert _tree(dest) == {"Chart.yaml": b"old\n"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["chart"]
-
-
-def test_chart_writer_refuses_paths_outside(tmp_path: Path) -> None:
-    with pytest.raises(BridgeError, match="outside the chart"), ChartWriter(tmp_path / "c") as writer:
-        writer.put("../evil", b"x")
-    assert list(tmp_path.iterdir()) == []
+@pytest.mark.parametrize(("key", "text"), [
+    ("web", "web"), ("web-app", "web-app"), ("a.b_c", "a.b_c"),
+    ("on", '"on"'), ("Y", '"Y"'), ("null", '"null"'), ("~", '"~"'),  # YAML 1.1 words read as booleans/null
+    ("1abc", '"1abc"'), ("svc:/data", '"svc:/data"'), ("", '""'), (5, "5"), (True, "true"),
+])
+def test_yaml_key(key: object, text: str) -> None:
+    assert yaml_key(key) == text
+    assert list(yaml.safe_load(f"{text}: 1")) == [key]
