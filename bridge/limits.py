@@ -17,8 +17,8 @@ import json
 import zlib
 from typing import Any
 
-from .build import Chart
 from .errors import BridgeError
+from .model import Chart
 
 MiB = 1024 * 1024
 MAX_CHART_FILE = 5 * MiB

@@ -15,10 +15,10 @@ from typing import Any
 
 import jinja2
 
-from .build import Chart
+from .builders.volumes import is_text
 from .encode import go_literal, go_string, lit, to_yaml, yaml_scalar
 from .errors import BridgeError
-from .mounts import is_text
+from .model import Chart
 from .naming import label_value
 from .schema import values_schema
 from .secrets import install_info

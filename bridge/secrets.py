@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .naming import dns_label
 
 if TYPE_CHECKING:
-    from .build import Chart
+    from .model import Chart
 
 # Characters Helm's --set parser treats as syntax inside a key; a backslash makes them literal.
 _SET_KEY_SYNTAX = re.compile(r"([.,=\[\]\\])")

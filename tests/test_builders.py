@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bridge.lifecycle import lifecycle_hooks
-from bridge.mounts import plan_bind
-from bridge.oneshot import job_settings, oneshot_services, waits
-from bridge.probes import probes
-from bridge.providers import apply_providers
-from bridge.reach import compose_names, published_service, service_names
+from bridge.builders.lifecycle import lifecycle_hooks
+from bridge.builders.models import apply_providers
+from bridge.builders.names import compose_names, service_names
+from bridge.builders.oneshots import job_settings, oneshot_services, waits
+from bridge.builders.ports import published_ports
+from bridge.builders.probes import probes
+from bridge.builders.volumes import plan_bind
+from bridge.model import Warnings
 
 
 # reach ------------------------------------------------------------------------------------------------
@@ -27,7 +29,7 @@ def test_compose_names_in_compose_order() -> None:
 
 
 def test_names_kubernetes_cannot_hold_warn_with_their_users() -> None:
-    warnings: list[str] = []
+    warnings = Warnings()
     services = {"search_engine": {}, "app": {"environment": {"URL": "http://search_engine:9200", "X": "1"}}}
     names = service_names(services, warnings)
     assert names["search_engine"].aliases == [] and names["search_engine"].invalid == ["search_engine"]
@@ -36,13 +38,13 @@ def test_names_kubernetes_cannot_hold_warn_with_their_users() -> None:
 
 
 def test_the_api_servers_name_is_not_taken() -> None:
-    warnings: list[str] = []
+    warnings = Warnings()
     assert service_names({"kubernetes": {}}, warnings)["kubernetes"].aliases == []
     assert "taken by Kubernetes itself" in warnings[0]
 
 
 def test_a_name_two_services_claim_goes_to_the_first() -> None:
-    warnings: list[str] = []
+    warnings = Warnings()
     services = {"a": {"networks": {"n": {"aliases": ["shared"]}}}, "b": {"networks": {"n": {"aliases": ["shared"]}}}}
     names = service_names(services, warnings)
     assert names["a"].aliases == ["a", "shared"] and names["b"].aliases == ["b"]
@@ -56,11 +58,10 @@ def test_published_service_listens_on_published_ports() -> None:
     ports = [{"name": "http", "containerPort": 80, "protocol": "TCP"},
              {"name": "udp-53", "containerPort": 53, "protocol": "UDP"},
              {"name": "tcp-9000", "containerPort": 9000, "protocol": "TCP"}]
-    out = published_service(svc, ports)
-    assert out["enabled"] and out["type"] == "ClusterIP"
-    assert out["ports"] == [{"name": "tcp-8080", "port": 8080, "targetPort": "http", "protocol": "TCP"},
-                            {"name": "udp-5353", "port": 5353, "targetPort": "udp-53", "protocol": "UDP"}]
-    assert not published_service({"expose": ["80"]}, ports)["enabled"]
+    assert published_ports(svc, ports) == [
+        {"name": "tcp-8080", "port": 8080, "targetPort": "http", "protocol": "TCP"},
+        {"name": "udp-5353", "port": 5353, "targetPort": "udp-53", "protocol": "UDP"}]
+    assert published_ports({"expose": ["80"]}, ports) == []
 
 
 # mounts -----------------------------------------------------------------------------------------------
@@ -138,9 +139,9 @@ def test_oneshots_and_their_retries() -> None:
         "db": {},
     }
     assert oneshot_services(services) == {"migrate", "seed"}
-    assert job_settings("migrate", services["migrate"], []) == {"backoffLimit": 3, "restartPolicy": "OnFailure"}
-    assert job_settings("seed", services["seed"], []) == {"backoffLimit": 0, "restartPolicy": "Never"}
-    warnings: list[str] = []
+    assert job_settings("migrate", services["migrate"], Warnings()) == {"backoffLimit": 3, "restartPolicy": "OnFailure"}
+    assert job_settings("seed", services["seed"], Warnings()) == {"backoffLimit": 0, "restartPolicy": "Never"}
+    warnings = Warnings()
     assert job_settings("x", {"restart": "always"}, warnings)["backoffLimit"] == 6 and warnings
 
 
@@ -148,13 +149,13 @@ def test_waits_follow_conditions_and_skip_optional_ones() -> None:
     svc = {"depends_on": {"db": {"condition": "service_healthy"}, "migrate": {"condition": "service_completed_successfully"},
                           "cache": {"condition": "service_started", "required": False}}}
     labels = {"db": "db", "migrate": "migrate", "cache": "cache"}
-    out = waits("app", svc, labels, dict(labels), {"migrate"}, [])
+    out = waits("app", svc, labels, dict(labels), {"migrate"}, Warnings())
     assert [(w["service"], w["condition"]) for w in out] == [("db", "healthy"), ("migrate", "completed")]
 
 
 # lifecycle --------------------------------------------------------------------------------------------
 def test_lifecycle_hooks() -> None:
-    warnings: list[str] = []
+    warnings = Warnings()
     svc = {"post_start": [{"command": ["touch", "/ready"], "user": "root"}],
            "pre_stop": [{"command": "nginx -s quit"}, {"command": ["sleep", "1"]}]}
     hooks = lifecycle_hooks("web", svc, warnings)
@@ -172,7 +173,7 @@ def test_model_providers_become_models_bound_like_compose_up() -> None:
         "my-llm": {"provider": {"type": "model", "options": {"model": ["ai/smollm2"], "context-size": ["512"]}}},
         "other": {"provider": {"type": "awesomecloud", "options": {}}},
     }
-    warnings: list[str] = []
+    warnings = Warnings()
     out, models = apply_providers(services, {}, warnings)
     assert sorted(out) == ["app", "db"]
     assert models == {"my-llm": {"model": "ai/smollm2", "context_size": 512}}
@@ -183,9 +184,9 @@ def test_model_providers_become_models_bound_like_compose_up() -> None:
 
 
 def test_network_mode_service_joins_the_pod_of_the_chain_end() -> None:
-    from bridge.reach import sidecar_roots
+    from bridge.builders.names import sidecar_roots
 
-    warnings: list[str] = []
+    warnings = Warnings()
     services = {"vpn": {}, "app": {"network_mode": "service:vpn"}, "probe": {"network_mode": "service:app"},
                 "a": {"network_mode": "service:b"}, "b": {"network_mode": "service:a"}, "host": {"network_mode": "host"}}
     assert sidecar_roots(services, warnings) == {"app": "vpn", "probe": "vpn"}

@@ -18,6 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..model import Context, ServiceModel
+from .base import Builder, obj
+
 CONDITIONS = {
     "service_started": "started",
     "service_healthy": "healthy",
@@ -35,7 +38,7 @@ def oneshot_services(services: dict[str, dict]) -> set[str]:
     }
 
 
-def job_settings(name: str, svc: dict, warnings: list[str]) -> dict[str, Any]:
+def job_settings(name: str, svc: dict, warnings: Any) -> dict[str, Any]:
     """Values of a one-shot's Job: how often a failed run is retried."""
     restart = str(svc.get("restart") or "no")
     m = re.fullmatch(r"on-failure(?::(\d+))?", restart)
@@ -43,14 +46,14 @@ def job_settings(name: str, svc: dict, warnings: list[str]) -> dict[str, Any]:
         retries = int(m.group(1)) if m.group(1) else 6  # compose retries without end; Kubernetes' default
         return {"backoffLimit": retries, "restartPolicy": "OnFailure" if retries else "Never"}
     if restart in ("always", "unless-stopped"):
-        warnings.append(f"service {name}: restart: {restart} on a service others wait to complete; it runs "
+        warnings.add(f"service {name}: restart: {restart} on a service others wait to complete; it runs "
                         f"as a Job that is retried on failure only")
         return {"backoffLimit": 6, "restartPolicy": "OnFailure"}
     return {"backoffLimit": 0, "restartPolicy": "Never"}
 
 
 def waits(name: str, svc: dict, labels: dict[str, str], keys: dict[str, str], oneshots: set[str],
-          warnings: list[str]) -> list[dict[str, Any]]:
+          warnings: Any) -> list[dict[str, Any]]:
     """One wait per blocking dependency, in name order."""
     out = []
     for dep, spec in sorted((svc.get("depends_on") or {}).items()):
@@ -63,8 +66,32 @@ def waits(name: str, svc: dict, labels: dict[str, str], keys: dict[str, str], on
         if condition == "completed" and dep not in oneshots:
             condition = "started"
         if condition != "completed" and dep in oneshots:
-            warnings.append(f"service {name}: depends on one-shot {dep} with {spec.get('condition')}; "
+            warnings.add(f"service {name}: depends on one-shot {dep} with {spec.get('condition')}; "
                             f"it waits until {dep} completed")
             condition = "completed"
         out.append({"service": dep, "key": keys[dep], "label": labels[dep], "condition": condition})
     return out
+
+
+def build_job(service: ServiceModel, ctx: Context) -> dict[str, Any]:
+    """A one-shot's Job settings; other workloads always restart, whatever `restart` says."""
+    restart = service.compose.get("restart")
+    if service.kind == "Job":
+        return {"job": job_settings(service.name, service.compose, ctx.warnings)}
+    if restart and restart not in ("always", "unless-stopped"):
+        ctx.warnings.add(f"service {service.name}: restart: {restart} is not possible for a {service.kind}; "
+                         f"pods always restart")
+    return {}
+
+
+def build_waits(service: ServiceModel, ctx: Context) -> dict[str, Any]:
+    service.wait_for = waits(service.name, service.compose, ctx.labels, ctx.keys, ctx.oneshots, ctx.warnings)
+    return {"waitFor": [w["service"] for w in service.wait_for]}
+
+
+JOB = Builder("job", build_job, {
+    "job": obj({"backoffLimit": {"type": "integer", "minimum": 0},
+                "restartPolicy": {"type": "string", "enum": ["Never", "OnFailure"]}},
+               ["backoffLimit", "restartPolicy"]),
+})
+WAITS = Builder("depends_on", build_waits, {"waitFor": {"type": "array", "items": {"type": "string"}}})

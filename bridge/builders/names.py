@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .naming import dns1035_label
+from ..naming import dns1035_label
 
 # (A headless Service of a service that declares no port lists the placeholder port 55555 that
 # compose-on-kubernetes used: templates/helpers.tpl.j2, headlessPorts.)

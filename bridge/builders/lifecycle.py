@@ -10,6 +10,9 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from ..model import Context, ServiceModel
+from .base import OBJ, Builder
+
 _UNSUPPORTED = ("user", "privileged", "working_dir", "environment")
 
 
@@ -20,7 +23,7 @@ def _command(hook: dict) -> list[str]:
     return [str(c) for c in command or []]
 
 
-def lifecycle_hooks(name: str, svc: dict, warnings: list[str]) -> dict[str, Any]:
+def lifecycle_hooks(name: str, svc: dict, warnings: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, handler in (("post_start", "postStart"), ("pre_stop", "preStop")):
         hooks = [h for h in svc.get(key) or [] if isinstance(h, dict) and h.get("command")]
@@ -29,7 +32,7 @@ def lifecycle_hooks(name: str, svc: dict, warnings: list[str]) -> dict[str, Any]
         for hook in hooks:
             for setting in _UNSUPPORTED:
                 if hook.get(setting):
-                    warnings.append(f"service {name}: {key}.{setting} has no Kubernetes equivalent; the hook "
+                    warnings.add(f"service {name}: {key}.{setting} has no Kubernetes equivalent; the hook "
                                     f"runs with the container's own settings")
         commands = [_command(h) for h in hooks]
         if len(commands) == 1:
@@ -38,3 +41,10 @@ def lifecycle_hooks(name: str, svc: dict, warnings: list[str]) -> dict[str, Any]
             command = ["/bin/sh", "-c", " && ".join(shlex.join(c) for c in commands)]
         out[handler] = {"exec": {"command": command}}
     return out
+
+
+def build(service: ServiceModel, ctx: Context) -> dict[str, Any]:
+    return {"lifecycle": lifecycle_hooks(service.name, service.compose, ctx.warnings)}
+
+
+LIFECYCLE = Builder("lifecycle", build, {"lifecycle": OBJ})

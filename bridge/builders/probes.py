@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .units import duration_seconds, parse_duration
+from ..model import Context, ServiceModel
+from ..units import duration_seconds, parse_duration
+from .base import OBJ, Builder
 
 DEFAULT_INTERVAL = 30
 DEFAULT_TIMEOUT = 30
@@ -67,3 +69,18 @@ def probes(hc: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
             "failureThreshold": math.ceil(start_period / step) + retries,
         }
     return readiness, startup
+
+
+def build(service: ServiceModel, ctx: Context) -> dict[str, Any]:
+    """Probes from the healthcheck; without one, readiness on the first TCP port (read from the ports
+    builder's values), so dependents and Services wait for a listening server."""
+    hc = service.compose.get("healthcheck")
+    readiness, startup = probes(hc)
+    tcp = next((p for p in service.values.get("ports", []) if p["protocol"] == "TCP"), None)
+    if not readiness and tcp and not (hc or {}).get("disable") and service.kind != "Job":
+        readiness = {"tcpSocket": {"port": tcp["name"]}, "periodSeconds": 10, "failureThreshold": 3}
+    # compose never restarts an unhealthy container; operators may set a livenessProbe here
+    return {"livenessProbe": {}, "readinessProbe": readiness, "startupProbe": startup}
+
+
+PROBES = Builder("probes", build, {"livenessProbe": OBJ, "readinessProbe": OBJ, "startupProbe": OBJ})
