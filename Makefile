@@ -1,4 +1,5 @@
-# Two entry points: `make demo` (set up, convert an example, lint the chart) and `make test`.
+# Two entry points: `make demo` (set up, convert an example, lint the chart) and `make test`;
+# `make unit` runs the fast tier alone (no Helm, docker-compose or runner: seconds).
 # Every Python package comes from the hash-pinned lock files in requirements/ (see README, "Updating the
 # locks"); pyproject.toml keeps the ranges for people who install the package into their own environment.
 PYTHON ?= python3
@@ -10,7 +11,7 @@ TOOLS  := .tools
 JOBS   ?= 2
 REQ    := requirements
 
-.PHONY: demo test lint precompile tools runner-tools checkov venv bench lock lock-check clean
+.PHONY: demo test unit lint tools runner-tools checkov venv bench lock lock-check clean
 
 # The converter (and the installer/build backend it is installed with).
 $(VENV)/.installed: pyproject.toml $(REQ)/build.txt $(REQ)/base.txt
@@ -62,12 +63,9 @@ demo: venv tools
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 
-# Generated modules: bridge/_templates.py (the built-in templates compiled to Python; run after editing
-# templates/, until then a checkout renders an edited template with Jinja) and bridge/_compose_spec.py
-# (the compose-spec validator for the pinned check-jsonschema; run after moving that pin).
-# tests/test_precompile.py fails while either is out of date.
-precompile: $(VENV)/.installed
-	$(PY) -m bridge.precompile
+# The test tiers are pytest markers (pyproject.toml): unit, helm, oracle (docker-compose), runner, corpus.
+unit: $(VENV)/.test
+	$(PY) -m pytest -m unit -n $(JOBS) -q -p no:cacheprovider
 
 test: $(VENV)/.test tools runner-tools checkov lint
 	PATH="$(CURDIR)/$(TOOLS):$$PATH" $(PY) -m pytest -n $(JOBS) -q -rs -p no:cacheprovider

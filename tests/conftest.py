@@ -21,8 +21,9 @@ def corpus_files() -> list[str]:
 def corpus_params() -> list:
     files = corpus_files()
     if not files:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"shared corpus not found at {CORPUS}"))]
-    return files
+        return [pytest.param(None, marks=[pytest.mark.corpus,
+                                          pytest.mark.skip(reason=f"shared corpus not found at {CORPUS}")])]
+    return [pytest.param(f, marks=pytest.mark.corpus, id=f) for f in files]
 
 
 @pytest.fixture(scope="session")

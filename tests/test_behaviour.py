@@ -13,6 +13,8 @@ from conftest import CORPUS, FIXTURES, ROOT, corpus_files
 from oracle import oracle_env, run_oracle
 from pipeline import convert
 
+pytestmark = pytest.mark.helm
+
 OWN = {
     "kitchen-sink": [FIXTURES / "kitchen-sink" / "compose.yaml"],
     "multi": [FIXTURES / "multi" / "compose.yaml", FIXTURES / "multi" / "compose.override.yaml"],
@@ -57,6 +59,7 @@ def _chunks() -> list:
     return list(range(CHUNKS))
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("chunk", _chunks())
 def test_corpus_apps_run_like_compose(chunk: int, compose_binary: Path, tmp_path: Path) -> None:
     env = oracle_env()

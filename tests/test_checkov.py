@@ -11,7 +11,7 @@ from checkov_run import CHECKOV, failed_checks
 from conftest import CORPUS, ROOT, corpus_files
 from pipeline import convert
 
-pytestmark = pytest.mark.skipif(not CHECKOV.exists(), reason="checkov not installed: `make checkov` installs it in .tools/")
+pytestmark = [pytest.mark.helm, pytest.mark.skipif(not CHECKOV.exists(), reason="checkov not installed: `make checkov` installs it in .tools/")]
 
 EXCEPTIONS_FILE = ROOT / "tests" / "data" / "checkov-exceptions.txt"
 
@@ -25,7 +25,7 @@ def charts() -> list:
     apps = [pytest.param(ROOT / "examples" / name / "compose.yaml", id=f"examples/{name}") for name in ("chat", "rag", "agents")]
     apps.append(pytest.param(ROOT / "tests" / "fixtures" / "multi" / "compose.yaml", id="fixtures/multi"))
     sample = [f for f in corpus_files() if f.startswith("awesome-compose/")][:12]
-    apps += [pytest.param(CORPUS / f, id=f) for f in sample]
+    apps += [pytest.param(CORPUS / f, id=f, marks=pytest.mark.corpus) for f in sample]
     return apps
 
 

@@ -8,6 +8,8 @@ import pytest
 from conftest import CORPUS, FIXTURES, corpus_params
 from oracle import diff, oracle_env, run_bridge, run_oracle
 
+pytestmark = pytest.mark.oracle
+
 CASES = {
     "interp": (["compose.yaml"], ()),
     "multi": (["compose.yaml", "compose.override.yaml"], ()),

@@ -11,6 +11,8 @@ from chartcheck import by_kind, container_env, lint, one, template, validate
 from cli import invoke
 from conftest import FIXTURES
 
+pytestmark = pytest.mark.helm
+
 
 def convert(out: Path, *args: str) -> str:
     result = invoke(["convert", *args, "-o", str(out)])

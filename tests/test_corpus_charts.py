@@ -13,6 +13,8 @@ from pipeline import convert
 
 from bridge.errors import BridgeError
 
+pytestmark = [pytest.mark.helm, pytest.mark.corpus]
+
 CHUNKS = 8
 MODES = ({}, {"modelRunner.enabled": "true"})
 

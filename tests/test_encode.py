@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from bridge.encode import go_literal, to_yaml, yaml_key, yaml_scalar
 
+pytestmark = pytest.mark.unit
+
 TEXT = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40)
 
 

@@ -11,6 +11,8 @@ from bridge.build import build_chart
 from bridge.loader import Options, load
 from bridge.render import render_chart
 
+pytestmark = pytest.mark.unit
+
 GOLDEN = ROOT / "tests" / "golden"
 APPS = {
     "multi": ["multi/compose.yaml", "multi/compose.override.yaml"],

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from chartcheck import lint, template, validate
 
+pytestmark = pytest.mark.helm
+
 HOSTILE = Path(__file__).parent / "hostile"
 ROOT = Path(__file__).resolve().parent.parent
 

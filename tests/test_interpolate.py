@@ -2,6 +2,8 @@ import pytest
 
 from bridge.interpolate import TemplateError, substitute
 
+pytestmark = pytest.mark.unit
+
 ENV = {"SET": "value", "EMPTY": "", "N": "3"}
 
 

@@ -13,6 +13,8 @@ from bridge.keys import SERVICE_KEYS, WARN
 from bridge.loader import Options, load
 from bridge.validate import compose_schema
 
+pytestmark = pytest.mark.unit
+
 
 def test_table_lists_every_service_key_of_the_schema() -> None:
     schema_keys = set(compose_schema()["definitions"]["service"]["properties"])

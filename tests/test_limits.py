@@ -25,6 +25,7 @@ def _project(tmp_path: Path, services: int, env_bytes: int):
     return load(Options(files=[str(tmp_path / "compose.yaml")], environ={}))
 
 
+@pytest.mark.unit
 def test_values_over_helms_file_limit_is_an_error(tmp_path: Path) -> None:
     project = _project(tmp_path, 8, 800_000)
     chart = build_chart(project)
@@ -37,6 +38,7 @@ def test_values_over_helms_file_limit_is_an_error(tmp_path: Path) -> None:
     assert message.startswith(f"{tmp_path / 'compose.yaml'}:") and "services.svc" in message
 
 
+@pytest.mark.helm
 def test_helm_really_refuses_such_a_chart(tmp_path: Path) -> None:
     """The limit is Helm's own: the same chart written without the check does not load."""
     project = _project(tmp_path, 8, 800_000)
@@ -47,6 +49,7 @@ def test_helm_really_refuses_such_a_chart(tmp_path: Path) -> None:
     assert "larger than the maximum" in proc.stdout + proc.stderr
 
 
+@pytest.mark.unit
 def test_one_workload_over_the_object_limit_is_an_error(tmp_path: Path) -> None:
     project = _project(tmp_path, 1, 1_200_000)
     chart = build_chart(project)
@@ -56,6 +59,7 @@ def test_one_workload_over_the_object_limit_is_an_error(tmp_path: Path) -> None:
     assert ":2:" in str(info.value)  # the line of `svc0:`
 
 
+@pytest.mark.unit
 def test_normal_charts_pass(tmp_path: Path) -> None:
     project = _project(tmp_path, 3, 10_000)
     chart = build_chart(project)
@@ -63,6 +67,7 @@ def test_normal_charts_pass(tmp_path: Path) -> None:
     assert not [w for w in chart.warnings if "release record" in w]
 
 
+@pytest.mark.unit
 def test_big_random_files_warn_about_the_release_record(tmp_path: Path) -> None:
     import os
 

@@ -12,6 +12,8 @@ from conftest import FIXTURES
 from bridge.errors import BridgeError
 from bridge.loader import Options, load
 
+pytestmark = pytest.mark.unit
+
 
 def project(*files: str, **kw: object) -> dict:
     paths = [str(FIXTURES / f) for f in files]

@@ -1,5 +1,9 @@
+import pytest
+
 from bridge.merge import merge, strip_tags, unique
 from bridge.parse import Override, Reset
+
+pytestmark = pytest.mark.unit
 
 
 def test_mappings_merge_and_scalars_replace() -> None:

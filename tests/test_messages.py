@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from cli import invoke
+
+pytestmark = pytest.mark.unit
 
 
 def _convert(tmp_path: Path, text: str, *args: str):

@@ -12,6 +12,8 @@ from chartcheck import by_kind, container_env, install_dry_run, lint, one, templ
 from conftest import CORPUS, FIXTURES, ROOT
 from pipeline import convert
 
+pytestmark = pytest.mark.helm
+
 EXAMPLES = ROOT / "examples"
 HOST = "http://host.docker.internal:12434/engines/v1/"
 RUNNER_KINDS = {"Deployment", "Service", "PersistentVolumeClaim", "Job", "ConfigMap", "NetworkPolicy"}
@@ -214,6 +216,7 @@ def corpus_models() -> list:
     return [line for line in listing if line.startswith("models/")]
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("name", corpus_models())
 def test_corpus_model_apps_both_modes(name: str, tmp_path: Path) -> None:
     from bridge.errors import BridgeError

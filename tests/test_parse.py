@@ -8,6 +8,8 @@ import yaml
 from bridge import parse
 from bridge.errors import BridgeError
 
+pytestmark = pytest.mark.unit
+
 DEEP = "services:\n  web:\n    image: nginx\n    x-deep: " + "[" * 150 + "]" * 150 + "\n"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from chartcheck import lint, template, validate
 from hypothesis import HealthCheck, example, given, settings
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from pipeline import convert
 
 from bridge.errors import BridgeError
+
+pytestmark = pytest.mark.helm
 
 names = st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,30}", fullmatch=True)
 text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)

@@ -21,6 +21,8 @@ from oci_registry import push_model, registry  # noqa: E402
 from runner_proc import gemma_gguf, pull, start_runner, stop  # noqa: E402
 from tiny_gguf import BIASED_OUT, write_tiny_llama  # noqa: E402
 
+pytestmark = pytest.mark.runner
+
 ROOT = Path(__file__).resolve().parent.parent
 N_EMBD = 64
 NO_EOS = BIASED_OUT  # no early end, no partial UTF-8: token counts are exact

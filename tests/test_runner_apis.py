@@ -23,6 +23,8 @@ from oci_registry import push_model, registry  # noqa: E402
 from runner_proc import GEMMA_NAME, gemma_gguf, pull, start_runner, stop  # noqa: E402
 from tiny_gguf import BIASED_OUT, write_tiny_llama  # noqa: E402
 
+pytestmark = pytest.mark.runner
+
 NO_EOS = BIASED_OUT
 
 

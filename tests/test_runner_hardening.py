@@ -22,6 +22,8 @@ from oci_registry import push_model, registry  # noqa: E402
 from test_runner import NO_EOS, pull, start_runner, stop  # noqa: E402
 from tiny_gguf import write_tiny_llama  # noqa: E402
 
+pytestmark = pytest.mark.runner
+
 
 @pytest.fixture(scope="module")
 def reg(tmp_path_factory: pytest.TempPathFactory):

@@ -16,6 +16,8 @@ from runner.names import parse
 from runner.registry import PullError, pull, pull_oci
 from runner.store import MEDIA_CONFIG, MEDIA_GGUF, MEDIA_MANIFEST, Store
 
+pytestmark = pytest.mark.runner
+
 GGUF = b"GGUF" + b"\x00" * 60
 CONFIG = json.dumps({"config": {"format": "gguf"}}).encode()
 

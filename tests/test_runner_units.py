@@ -14,6 +14,8 @@ from runner.batch import auto_slots, kv_bytes_per_token, pick_slot  # noqa: E402
 from runner.http import ApiError  # noqa: E402
 from runner.tools import plan_tools, response_grammar, tool_messages, tool_reply  # noqa: E402
 
+pytestmark = pytest.mark.unit
+
 TOOL = {"type": "function", "function": {"name": "add", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}}
 
 

@@ -2,6 +2,8 @@ import pytest
 
 from bridge.units import format_duration, parse_bytes, parse_duration
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

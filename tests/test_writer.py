@@ -9,6 +9,8 @@ import pytest
 from bridge.errors import BridgeError
 from bridge.writer import compare_chart, write_chart
 
+pytestmark = pytest.mark.unit
+
 
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

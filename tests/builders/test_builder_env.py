@@ -1,0 +1,61 @@
+"""bridge/builders/env.py and the model bindings of bridge/builders/models.py."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run
+
+from bridge.builders.env import ENV
+from bridge.builders.models import BINDINGS, runner_values
+from bridge.errors import BridgeError
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("environment", "env"), [
+    ({"A": "1", "B": "x y"}, [{"name": "A", "value": "1"}, {"name": "B", "value": "x y"}]),
+    ({"UNSET": None, "EMPTY": ""}, [{"name": "EMPTY", "value": ""}]),  # unset variables are left out
+    ({"TEMPLATE": "{{ .Release.Name }}", "D": "$$x"}, [{"name": "TEMPLATE", "value": "{{ .Release.Name }}"},
+                                                       {"name": "D", "value": "$$x"}]),
+    ({"LLM_URL": "mine", "KEEP": "1"}, [{"name": "KEEP", "value": "1"}]),  # the model binding wins
+])
+def test_env(environment: dict, env: list) -> None:
+    values, _, _ = run(ENV, {"environment": environment, "models": {"llm": None}})
+    assert values == {"env": env}
+
+
+MODELS = {"llm": {"model": "ai/smollm2"}, "embedding-model": {"model": "ai/all-minilm"}, "my.model": {"model": "ai/x"}}
+
+
+@pytest.mark.parametrize(("bindings", "expected"), [
+    ({"llm": None}, [{"key": "llm", "urlVar": "LLM_URL", "modelVar": "LLM_MODEL", "model": "ai/smollm2"}]),
+    ({"embedding-model": {}}, [{"key": "embedding-model", "urlVar": "EMBEDDING_MODEL_URL",
+                                "modelVar": "EMBEDDING_MODEL_MODEL", "model": "ai/all-minilm"}]),
+    ({"my.model": None}, [{"key": "my.model", "urlVar": "MY.MODEL_URL", "modelVar": "MY.MODEL_MODEL", "model": "ai/x"}]),
+    ({"llm": {"endpoint_var": "AI_URL", "model_var": "AI_NAME"}},
+     [{"key": "llm", "urlVar": "AI_URL", "modelVar": "AI_NAME", "model": "ai/smollm2"}]),
+])
+def test_bindings_are_named_as_compose_up_names_them(bindings: dict, expected: list) -> None:
+    values, service, ctx = run(BINDINGS, {"models": bindings}, models=MODELS)
+    assert values == {"models": expected} and service.models == expected and not ctx.warnings
+
+
+def test_one_variable_for_both_warns() -> None:
+    _, _, ctx = run(BINDINGS, {"models": {"llm": {"endpoint_var": "X", "model_var": "X"}}}, models=MODELS)
+    assert "uses X for both the endpoint and the model" in ctx.warnings[0]
+
+
+def test_runner_values_list_used_models_once_with_their_settings() -> None:
+    services = {"a": {"models": {"llm": None}}, "b": {"models": {"llm": None, "emb": None}}, "c": {}}
+    models = {"llm": {"model": "ai/smollm2", "context_size": 2048, "runtime_flags": ["--temp", "0.1"]},
+              "emb": {"model": "ai/all-minilm"}, "unused": {"model": "ai/unused"}}
+    runner = runner_values(services, models)
+    assert runner["models"] == ["ai/all-minilm", "ai/smollm2"]  # by model key
+    assert runner["configure"] == [{"model": "ai/smollm2", "contextSize": 2048, "runtimeFlags": ["--temp", "0.1"]}]
+    assert runner["enabled"] is False and runner["image"] == "docker/model-runner:latest"
+
+
+def test_a_model_without_a_reference_is_an_error() -> None:
+    with pytest.raises(BridgeError) as info:
+        runner_values({"a": {"models": {"llm": None}}}, {"llm": {}})
+    assert info.value.path == ("models", "llm") and "no `model` reference" in info.value.message
