@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pipeline import convert
 
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, format_path
 
 pytestmark = pytest.mark.helm
 
@@ -93,6 +93,28 @@ def projects(draw: st.DrawFn) -> dict:
     return doc
 
 
+def _node_line(node: yaml.Node, path: tuple) -> int:
+    """The 1-based line where PyYAML finds the key path (a mapping key's line, a list item's line)."""
+    line = node.start_mark.line
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            key, node = next((k, v) for k, v in node.value if k.value == str(part))
+            line = key.start_mark.line
+        else:
+            node = node.value[part]
+            line = node.start_mark.line
+    return line + 1
+
+
+def assert_points_at_the_key(exc: BridgeError, compose: Path) -> None:
+    """A rejected project gets one line naming this file, the line of the offending key and its path."""
+    text = str(exc)
+    assert "\n" not in text and exc.path and exc.line is not None, text
+    assert exc.file == str(compose), text
+    assert exc.line == _node_line(yaml.compose(compose.read_text()), exc.path), text
+    assert text.startswith(f"{compose}:{exc.line}:{exc.column}: {format_path(exc.path)}: "), text
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @example({"services": {"Y": {"image": "nginx"}, "On": {"image": "nginx"}}})  # YAML 1.1 booleans as keys
 @given(projects())
@@ -103,7 +125,7 @@ def test_generated_projects_convert_lint_and_validate(doc: dict) -> None:
         try:
             out = convert([compose], Path(tmp) / "chart").path
         except BridgeError as exc:
-            assert "\n" not in str(exc)
+            assert_points_at_the_key(exc, compose)
             return
         lint([out], 4)
         for mode in ({}, {"modelRunner.enabled": "true"}):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run
+from builder_context import run
 
 from bridge.builders.env import ENV
 from bridge.builders.models import BINDINGS, runner_values

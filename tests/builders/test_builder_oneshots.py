@@ -35,7 +35,7 @@ def test_waits_follow_conditions_and_skip_optional_ones() -> None:
 
 
 def test_the_job_builder_warns_for_restarts_a_deployment_cannot_honour() -> None:
-    from conftest import run
+    from builder_context import run
 
     from bridge.builders.oneshots import JOB, WAITS
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from builder_context import run
 
 from bridge.builders.ports import PORTS, published_ports
-from conftest import run
 
 pytestmark = pytest.mark.unit
 

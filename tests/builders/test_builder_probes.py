@@ -37,7 +37,7 @@ def test_disabled_or_none_healthchecks_have_no_probe() -> None:
     ({}, {}),
 ])
 def test_without_a_healthcheck_readiness_is_the_first_tcp_port(svc: dict, readiness: dict) -> None:
-    from conftest import run
+    from builder_context import run
 
     from bridge.builders.ports import PORTS
     from bridge.builders.probes import PROBES

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import context
+from builder_context import context
 from jsonschema import Draft7Validator
 
 from bridge.build import build_chart
