@@ -40,7 +40,10 @@ GLOBAL_TEMPLATES = {
     "model-runner-pull-configmap.yaml.j2": "templates/model-runner-pull-configmap.yaml",
     "model-runner-pull-job.yaml.j2": "templates/model-runner-pull-job.yaml",
     "job-waiter-rbac.yaml.j2": "templates/job-waiter-rbac.yaml",
+    "scripts-configmap.yaml.j2": "templates/scripts-configmap.yaml",
 }
+# Files copied into every chart as they are (templates/files/ -> files/scripts/).
+SCRIPTS = ("wait-ready.sh", "wait-completed.sh", "wait-models.sh", "pull-models.sh")
 SERVICE_TEMPLATES = {
     "workload.yaml.j2": "templates/{svc}-{kind}.yaml",
     "service.yaml.j2": "templates/{svc}-service.yaml",
@@ -156,5 +159,7 @@ def render_chart(chart: Chart, templates: Path | None = None, chart_dir: str | N
                  text=is_text(chart.files.get(config["file"], b"")))
     for net in chart.networks:
         emit(NETWORK_TEMPLATE[0], NETWORK_TEMPLATE[1].format(name=net["label"]), net=net)
+    for script in SCRIPTS:
+        out[f"files/scripts/{script}"] = (builtin_templates() / "files" / script).read_bytes()
     out.update(chart.files)
     return dict(sorted(out.items()))

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from chartcheck import by_kind, container_env, lint, one, template, validate
+from chartcheck import by_kind, container_env, lint, one, script_of, template, validate
 from cli import invoke
 from conftest import FIXTURES
 
@@ -297,8 +297,9 @@ def test_depends_on_waits_for_service(sink_docs: list[dict]) -> None:
     web = one(sink_docs, "Deployment", "-web-app")["spec"]["template"]["spec"]
     (wait,) = web["initContainers"]
     assert {e["name"]: e["value"] for e in wait["env"]}["CONDITION"] == "healthy"
-    assert 'curl -s -o /dev/null --max-time 2 "http://$HOST:55555/"' in wait["command"][2]
-    assert "[ $? -ne 6 ] && break" in wait["command"][2] and "gave up waiting" in wait["command"][2]
+    script = script_of(sink_docs, web, wait)
+    assert 'curl -s -o /dev/null --max-time 2 "http://$HOST:55555/"' in script
+    assert "[ $? -ne 6 ] && break" in script and "gave up waiting" in script
     assert wait["image"].startswith("curlimages/curl:")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chartcheck import by_kind, container_env, install_dry_run, lint, one, template, validate
+from chartcheck import by_kind, container_env, install_dry_run, lint, one, script_of, template, validate
 from conftest import CORPUS, FIXTURES, ROOT
 from pipeline import convert
 
@@ -97,8 +97,8 @@ def test_pre_pull_requests(charts: dict[str, Path]) -> None:
     assert pulls == ["ai/mxbai-embed-large", "ai/qwen2.5:latest"]
     configure = [json.loads(v) for k, v in cm["data"].items() if k.startswith("configure-")]
     assert configure == [{"model": "ai/qwen2.5:latest", "context-size": 8192, "runtime-flags": ["--temp", "0.1"]}]
-    job = one(docs, "Job", "-model-pull-1")
-    script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    pod = one(docs, "Job", "-model-pull-1")["spec"]["template"]["spec"]
+    script = script_of(docs, pod, pod["containers"][0])
     assert "/models/create" in script and "/engines/_configure" in script and "/engines/status" in script
 
 
@@ -130,10 +130,10 @@ def test_every_runner_value_takes_effect(charts: dict[str, Path], tmp_path: Path
     validate(elsewhere)
     assert not [d for d in elsewhere if "model-runner" in d["metadata"]["name"] and d["kind"] != "ConfigMap"]
     assert container_env(one(elsewhere, "Job", "-model-pull-1"))["RUNNER"] == "http://runner.example:8080"
-    wait = next(c for c in one(elsewhere, "Deployment", "-chat")["spec"]["template"]["spec"]["initContainers"]
-                if c["name"] == "wait-for-models")
+    chat_pod = one(elsewhere, "Deployment", "-chat")["spec"]["template"]["spec"]
+    wait = next(c for c in chat_pod["initContainers"] if c["name"] == "wait-for-models")
     assert {e["name"]: e["value"] for e in wait["env"]} == {"RUNNER": "http://runner.example:8080", "TIMEOUT": "600"}
-    assert "gave up waiting for model" in wait["command"][2]
+    assert "gave up waiting for model" in script_of(elsewhere, chat_pod, wait)
     assert container_env(one(elsewhere, "Deployment", "-chat"))["LLM_URL"] == "http://runner.example:8080/engines/v1/"
     values["modelRunner"]["clusterEndpoint"] = ""
     vf.write_text(yaml.safe_dump(values))

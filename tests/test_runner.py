@@ -466,7 +466,7 @@ def test_local_file_import_is_confined(tmp_path: Path, tiny: bytes, monkeypatch:
 # ---- the chart drives our runner -----------------------------------------------------------------
 def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, tiny: bytes) -> None:
     import yaml
-    from chartcheck import one, template
+    from chartcheck import one, script_of, template
     from pipeline import convert
 
     compose = tmp_path / "compose.yaml"
@@ -497,12 +497,12 @@ def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, t
         requests_dir.mkdir()
         for key, value in cm["data"].items():
             (requests_dir / key).write_text(value)
-        job = one(docs, "Job", "-model-pull-1")
-        script = job["spec"]["template"]["spec"]["containers"][0]["command"][2].replace("/requests/", f"{requests_dir}/")
-        script = script.replace("/tmp/response", str(tmp_path / "response"))
+        pod = one(docs, "Job", "-model-pull-1")["spec"]["template"]["spec"]
+        script = script_of(docs, pod, pod["containers"][0])
         if shutil.which("curl") is None:
             pytest.skip("curl is needed to run the chart's pull script")
-        result = subprocess.run(["sh", "-c", script], env={**os.environ, "RUNNER": base}, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=120, env={
+            **os.environ, "RUNNER": base, "REQUESTS": str(requests_dir), "TMPDIR": str(tmp_path)})
         assert result.returncode == 0, result.stdout + result.stderr
         assert httpx.get(f"{base}/models/{reg}/ai/chart-tiny:v1").status_code == 200
         # The app's wait-for-models init container checks /models/<name> the same way.

@@ -152,3 +152,15 @@ def install_dry_run(chart: Path, values: dict[str, str] | None = None, release: 
     if proc.returncode != 0:
         raise AssertionError(f"helm install --dry-run=client failed for {chart}:\n{proc.stderr[-3000:]}")
     return proc.stdout
+
+
+def script_of(docs: list[dict], pod_spec: dict, container: dict) -> str:
+    """The shell script a container runs as `sh /path/script.sh`, read the way the kubelet finds it: the
+    container's volumeMount over that path, the pod volume it names, the ConfigMap and its key."""
+    command = container["command"]
+    assert command[0] == "/bin/sh" and len(command) == 2, command
+    folder, _, name = command[1].rpartition("/")
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == folder)
+    volume = next(v for v in pod_spec["volumes"] if v["name"] == mount["name"])
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == volume["configMap"]["name"])
+    return config["data"][name]

@@ -84,25 +84,15 @@ imagePullPolicy: {{ .pullPolicy }}
 {{/* One init container that waits, with a time limit and a log line naming what it awaits; call with
 (dict "root" $ "wait" (dict "name" "condition" "what" "host" "job")). condition: started | healthy
 (the dependency's headless Service resolves: it lists only ready pods), completed (its Job reports
-Complete), models (the runner lists every model the service uses). */}}
+Complete), models (the runner lists every model the service uses). The scripts are files/scripts/*.sh,
+mounted from the chart's scripts ConfigMap. */}}
 {{- define "kitchen-sink.waitContainer" -}}
 {{- $root := .root }}
 {{- $w := .wait -}}
 - name: {{ $w.name }}
   {{- if eq $w.condition "models" }}
   image: {{ $root.Values.modelRunner.prePull.image | quote }}
-  command:
-    - /bin/sh
-    - -c
-    - |
-      end=$(( $(date +%s) + TIMEOUT ))
-      while IFS= read -r m; do
-        [ -n "$m" ] || continue
-        until curl -fsS -o /dev/null "$RUNNER/models/$m"; do
-          if [ "$(date +%s)" -ge "$end" ]; then echo "gave up waiting for model $m after ${TIMEOUT}s"; exit 1; fi
-          echo "waiting for model $m on $RUNNER"; sleep 5
-        done
-      done < /models/list
+  command: ["/bin/sh", "/scripts/wait-models.sh"]
   env:
     - name: RUNNER
       value: {{ include "kitchen-sink.modelRunnerBase" $root | quote }}
@@ -112,25 +102,12 @@ Complete), models (the runner lists every model the service uses). */}}
     - name: model-list
       mountPath: /models
       readOnly: true
+    - name: wait-scripts
+      mountPath: /scripts
+      readOnly: true
   {{- else if eq $w.condition "completed" }}
   image: {{ $root.Values.waitForDependencies.image | quote }}
-  command:
-    - /bin/sh
-    - -c
-    - |
-      sa=/var/run/secrets/kubernetes.io/serviceaccount
-      url="https://kubernetes.default.svc/apis/batch/v1/namespaces/$(cat $sa/namespace)/jobs/$JOB"
-      end=$(( $(date +%s) + TIMEOUT ))
-      echo "waiting for one-shot $WHAT (Job $JOB) to complete"
-      while :; do
-        status=$(curl -sS --cacert "$sa/ca.crt" -H "Authorization: Bearer $(cat $sa/token)" "$url" | tr -d ' \n')
-        case "$status" in
-          *'"type":"Complete","status":"True"'*) echo "$WHAT completed"; exit 0 ;;
-          *'"type":"Failed","status":"True"'*) echo "one-shot $WHAT failed (Job $JOB)"; exit 1 ;;
-        esac
-        if [ "$(date +%s)" -ge "$end" ]; then echo "gave up waiting for $WHAT after ${TIMEOUT}s"; exit 1; fi
-        sleep 3
-      done
+  command: ["/bin/sh", "/scripts/wait-completed.sh"]
   env:
     - name: JOB
       value: {{ $w.job | quote }}
@@ -142,23 +119,12 @@ Complete), models (the runner lists every model the service uses). */}}
     - name: job-waiter-token
       mountPath: /var/run/secrets/kubernetes.io/serviceaccount
       readOnly: true
+    - name: wait-scripts
+      mountPath: /scripts
+      readOnly: true
   {{- else }}
   image: {{ $root.Values.waitForDependencies.image | quote }}
-  command:
-    - /bin/sh
-    - -c
-    - |
-      end=$(( $(date +%s) + TIMEOUT ))
-      echo "waiting for $WHAT to be $CONDITION ($HOST)"
-      while :; do
-        # curl's exit code 6 is "could not resolve host"; any other answer means the name resolved,
-        # that is, a ready pod is behind it (the port need not be open).
-        curl -s -o /dev/null --max-time 2 "http://$HOST:55555/"
-        [ $? -ne 6 ] && break
-        if [ "$(date +%s)" -ge "$end" ]; then echo "gave up waiting for $WHAT after ${TIMEOUT}s"; exit 1; fi
-        sleep 2
-      done
-      echo "$WHAT is $CONDITION"
+  command: ["/bin/sh", "/scripts/wait-ready.sh"]
   env:
     - name: HOST
       value: {{ $w.host | quote }}
@@ -168,6 +134,10 @@ Complete), models (the runner lists every model the service uses). */}}
       value: {{ $w.condition | quote }}
     - name: TIMEOUT
       value: {{ $root.Values.waitForDependencies.timeoutSeconds | quote }}
+  volumeMounts:
+    - name: wait-scripts
+      mountPath: /scripts
+      readOnly: true
   {{- end }}
   resources:
     requests: {cpu: 10m, memory: 16Mi}

