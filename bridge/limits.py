@@ -6,7 +6,8 @@ server), so `bridge convert` refuses it with a clear error instead:
   MaxDecompressedChartSize in helm's chart loader, for directories and archives alike);
 - the API server stores no object over about 1.5 MiB (etcd's request limit), so one workload's values
   (its env above all) must stay well under that;
-- ConfigMaps and Secrets hold at most 1 MiB of data (checked where they are built, in build.py).
+- ConfigMaps and Secrets hold at most 1 MiB of data (MAX_OBJECT_DATA, checked where they are built:
+  builders/files.py and builders/volumes.py).
 Helm's release record (the whole chart plus the manifests, gzipped, in one Secret of at most 1 MiB)
 depends on the storage driver, so an estimate over it is a warning, not an error.
 """
@@ -25,6 +26,8 @@ MAX_CHART_FILE = 5 * MiB
 MAX_CHART = 100 * MiB
 MAX_WORKLOAD_VALUES = 1 * MiB
 MAX_RELEASE_RECORD = 1 * MiB
+# Kubernetes caps a ConfigMap's or Secret's data at 1 MiB; keep room for the object's metadata.
+MAX_OBJECT_DATA = MiB - 4096
 
 
 def _size(n: int) -> str:

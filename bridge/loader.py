@@ -427,9 +427,11 @@ def _project_name(opts: Options, env: Mapping[str, str], paths: list[Path], work
 
 
 def apply_profiles(data: dict, profiles: list[str]) -> dict:
-    """Keep services without profiles and those with an enabled profile (`*` enables all)."""
+    """Keep services without profiles and those with an enabled profile (`*` enables all). With none
+    given, the enabled profiles are [""] (docker compose splits an empty COMPOSE_PROFILES), so a service
+    with `profiles: [""]` runs by default."""
     services = data.get("services") or {}
-    enabled = set(profiles)
+    enabled = set(profiles) or {""}
     keep = {}
     for name, svc in services.items():
         own = (svc or {}).get("profiles") or []

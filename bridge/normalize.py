@@ -117,6 +117,15 @@ def _command(value: Any) -> Any:
     return value
 
 
+def _hooks(value: Any, ctx: Ctx, path: tuple) -> Any:
+    """`post_start`/`pre_stop`: each hook's `command` string split like `command` (docker-compose does)."""
+    value = _plain(value)
+    if not isinstance(value, list):
+        return value
+    return [{**hook, "command": _command(hook["command"])} if isinstance(hook, dict) and "command" in hook else hook
+            for hook in value]
+
+
 _PORT = re.compile(
     r"^(?:(?:\[(?P<ip6>[0-9a-fA-F:.]+)\]|(?P<ip>[0-9.]+|[^:\[\]/]*?)):)??"
     r"(?:(?P<pub>[0-9]*(?:-[0-9]+)?)?:)?"
@@ -742,6 +751,8 @@ _SERVICE_KEYS = {
     "ulimits": _ulimits,
     "volumes": _volumes,
     "scale": _int,
+    "post_start": _hooks,
+    "pre_stop": _hooks,
     "privileged": _bool,
     "read_only": _bool,
     "stdin_open": _bool,
@@ -771,8 +782,10 @@ def canonical_top(kind: str, value: Any, ctx: Ctx) -> Any:
                 if ext.get("name") and not spec.get("name"):
                     spec["name"] = ext["name"]
                 spec["external"] = True
+            elif _bool(ext, ctx, (kind, name, "external")):
+                spec["external"] = True
             else:
-                spec["external"] = _bool(ext, ctx, (kind, name, "external"))
+                del spec["external"]  # `external: false` is the default, which docker-compose does not print
         if kind == "models" and "context_size" in spec:
             spec["context_size"] = _int(spec["context_size"], ctx, (kind, name, "context_size"))
         out[name] = spec

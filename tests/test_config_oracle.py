@@ -23,6 +23,8 @@ CASES = {
     "reset": (["compose.yaml", "override.yaml"], ()),
     "shortsyntax": (["compose.yaml"], ()),
     "providers": (["compose.yaml"], ()),
+    "loader": (["compose.yaml"], ()),
+    "loader-jobs": (["../loader/compose.yaml"], ("jobs",)),
 }
 
 # Files the reference accepts or rejects differently from us, with the reason. Nothing here may

@@ -236,7 +236,7 @@ def test_healthcheck_probes(sink_docs: list[dict]) -> None:
     web = one(sink_docs, "Deployment", "-web-app")["spec"]["template"]["spec"]["containers"][0]
     check = {"command": ["/bin/sh", "-c", "curl -fsS http://localhost/ || exit 1"]}
     assert web["readinessProbe"] == {"exec": check, "periodSeconds": 15, "timeoutSeconds": 3, "failureThreshold": 4}
-    assert web["startupProbe"] == {"exec": check, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 16}
+    assert web["startupProbe"] == {"exec": check, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 24}
     assert "livenessProbe" not in web
     api = one(sink_docs, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
     # compose's defaults, not Kubernetes' (10s period, 1s timeout)

@@ -167,3 +167,13 @@ def test_cli_exit_codes_and_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     result = run_cli("config", cwd=tmp_path)
     assert result.returncode == 2 and "no configuration file" in result.stderr
+
+
+@pytest.mark.parametrize(("profiles", "services"), [([], ["empty-name", "plain"]), (["dev"], ["dev", "plain"]),
+                                                    (["*"], ["dev", "empty-name", "plain"])])
+def test_an_empty_profile_name_is_enabled_by_default(tmp_path: Path, profiles: list[str], services: list[str]) -> None:
+    # docker compose's enabled profiles default to [""] (an empty COMPOSE_PROFILES split on commas)
+    (tmp_path / "compose.yaml").write_text("services:\n  plain: {image: a}\n  empty-name: {image: a, profiles: ['']}\n"
+                                           "  dev: {image: a, profiles: [dev]}\n")
+    project = load(Options(files=[str(tmp_path / "compose.yaml")], profiles=profiles, environ={}))
+    assert sorted(project.data["services"]) == services

@@ -55,6 +55,8 @@ SERVICE_KEYS = [
     ("sysctls", ["net.core.somaxconn=1024"], {"net.core.somaxconn": "1024"}),
     ("build", ".", {"context": "/p", "dockerfile": "Dockerfile"}),
     ("scale", "3", 3),
+    ("post_start", [{"command": "echo 'a b' c"}], [{"command": ["echo", "a b", "c"]}]),
+    ("pre_stop", [{"command": ["a", "b c"], "user": "root"}], [{"command": ["a", "b c"], "user": "root"}]),
     ("image", "nginx", "nginx"),  # keys without a rule are kept as written
 ]
 
@@ -115,6 +117,8 @@ def test_parse_volume(spec: str, entry: dict) -> None:
 @pytest.mark.parametrize(("kind", "value", "canonical"), [
     ("volumes", {"a": None}, {"a": {}}),
     ("volumes", {"b": {"external": {"name": "x"}}}, {"b": {"external": True, "name": "x"}}),
+    ("networks", {"n": {"external": False}}, {"n": {}}),  # the default, which docker-compose does not print
+    ("secrets", {"s": {"external": "true"}}, {"s": {"external": True}}),
     ("secrets", {"s": {"file": "./s.txt"}}, {"s": {"file": "/p/s.txt"}}),
     ("models", {"m": {"model": "ai/x", "context_size": "4096"}}, {"m": {"model": "ai/x", "context_size": 4096}}),
 ])

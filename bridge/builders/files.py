@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BridgeError
+from ..limits import MAX_OBJECT_DATA
 from ..loader import Project
 from ..model import Warnings
 from ..secrets import InstallValue, install_value, set_key
 from .base import obj
-
-# Kubernetes caps a ConfigMap's or Secret's data at 1 MiB; keep room for the object's metadata.
-MAX_OBJECT_DATA = 1024 * 1024 - 4096
 
 
 def secrets_schema(names: list[str]) -> dict:

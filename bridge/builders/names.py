@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..model import Warnings
 from ..naming import dns1035_label
 
 # (A headless Service of a service that declares no port lists the placeholder port 55555 that
@@ -55,7 +56,7 @@ def compose_names(services: dict[str, dict]) -> dict[str, list[str]]:
     return names
 
 
-def service_names(services: dict[str, dict], warnings: list[str]) -> dict[str, Names]:
+def service_names(services: dict[str, dict], warnings: Warnings) -> dict[str, Names]:
     """Which names become alias Services; a name two services claim goes to the first (sorted), with a
     warning; names Kubernetes cannot hold are reported with the variables that use them."""
     out: dict[str, Names] = {}
@@ -69,16 +70,16 @@ def service_names(services: dict[str, dict], warnings: list[str]) -> dict[str, N
                 entry.invalid.append(name)
                 users = referencing_variables(services, name)
                 used = f" (used by {', '.join(users)})" if users else ""
-                warnings.append(f"service {sname}: the name {name!r} cannot be a Kubernetes Service name "
+                warnings.add(f"service {sname}: the name {name!r} cannot be a Kubernetes Service name "
                                 f"(lower case, digits and '-', at most 63), so it does not resolve in the "
                                 f"cluster{used}; use the chart's Service name instead")
                 continue
             if label in RESERVED_NAMES:
-                warnings.append(f"service {sname}: the name {name!r} is taken by Kubernetes itself (the API "
+                warnings.add(f"service {sname}: the name {name!r} is taken by Kubernetes itself (the API "
                                 f"server's Service); it does not resolve to this service")
                 continue
             if label in claimed and claimed[label] != sname:
-                warnings.append(f"service {sname}: the name {name!r} is also a name of service "
+                warnings.add(f"service {sname}: the name {name!r} is also a name of service "
                                 f"{claimed[label]}; it resolves to {claimed[label]}")
                 continue
             claimed[label] = sname
@@ -104,30 +105,7 @@ def host_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?:^|[/@=,\s(]){n}(?=$|[:/,\s)?])")
 
 
-def published_service(svc: dict, container_ports: list[dict]) -> dict:
-    """Values of the Service that listens on the *published* ports (`ports: ["8080:80"]`: port 8080 to
-    the container's 80), as compose publishes them on the host; its type comes from values
-    (ClusterIP by default, NodePort or LoadBalancer to reach it from outside)."""
-    by_target = {(p["containerPort"], p["protocol"]): p["name"] for p in container_ports}
-    ports: list[dict] = []
-    seen: set[tuple[int, str]] = set()
-    for p in svc.get("ports") or []:
-        published = str(p.get("published") or "")
-        if not published.isdigit():
-            continue  # no host port (or a random one): nothing is published on a known port
-        proto = str(p.get("protocol") or "tcp").upper()
-        proto = proto if proto in ("TCP", "UDP", "SCTP") else "TCP"
-        ident = (int(published), proto)
-        target = by_target.get((int(p["target"]), proto))
-        if ident in seen or target is None:
-            continue
-        seen.add(ident)
-        ports.append({"name": f"{proto.lower()}-{published}"[:15], "port": int(published), "targetPort": target,
-                      "protocol": proto})
-    return {"enabled": bool(ports), "type": "ClusterIP", "annotations": {}, "ports": ports}
-
-
-def sidecar_roots(services: dict[str, dict], warnings: list[str]) -> dict[str, str]:
+def sidecar_roots(services: dict[str, dict], warnings: Warnings) -> dict[str, str]:
     """service -> the service whose pod it joins (`network_mode: service:X`, followed through chains),
     as compose shares X's network namespace with it; `localhost` then reaches X as it does in compose."""
     out: dict[str, str] = {}
@@ -139,7 +117,7 @@ def sidecar_roots(services: dict[str, dict], warnings: list[str]) -> dict[str, s
             if target is None or target not in services:
                 break
             if target in seen:
-                warnings.append(f"service {name}: network_mode service: loops through {', '.join(seen)}; "
+                warnings.add(f"service {name}: network_mode service: loops through {', '.join(seen)}; "
                                 f"it runs in a pod of its own")
                 current = name
                 break

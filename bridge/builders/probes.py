@@ -4,7 +4,9 @@ Compose's health status gates traffic and dependents and never restarts a contai
 readinessProbe (the headless Service lists only ready pods, and `depends_on` waits on that), not a
 livenessProbe (values may add one). Unset timings take compose's defaults (interval 30s, timeout 30s,
 retries 3), not Kubernetes' (10s, 1s, 3). `start_period` becomes a startupProbe that checks every
-`start_interval` (default 5s) for the whole period before readiness checks begin.
+`start_interval` (default 5s) before readiness checks begin. A failed startupProbe restarts the
+container, which compose never does, so its budget is at least compose's own time to call the
+container unhealthy: `start_period` + `retries` x `interval`.
 """
 
 from __future__ import annotations
@@ -65,8 +67,9 @@ def probes(hc: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
             "exec": {"command": command},
             "periodSeconds": step,
             "timeoutSeconds": timeout,
-            # Failures during the start period do not count in compose; after it, `retries` do.
-            "failureThreshold": math.ceil(start_period / step) + retries,
+            # Failures during the start period do not count in compose; after it, `retries` checks
+            # `interval` apart do. Only past all of that may the kubelet give up on the container.
+            "failureThreshold": math.ceil((start_period + retries * interval) / step),
         }
     return readiness, startup
 

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..limits import MAX_OBJECT_DATA
 from ..model import Context, ServiceModel
 from ..naming import dns_label, unique_name
 from ..units import parse_bytes
 from .base import ACCESS_MODES, QUANTITY, Builder, obj
 from .resources import quantity_bytes
 
-MAX_CONFIGMAP_DATA = 1024 * 1024 - 4096
 # Targets under which a read-write directory mount is data, not configuration.
 _DATA_TARGET = re.compile(r"^/(var/lib|var/opt|data|srv/data|var/log)(/|$)|/data$|/data/|/db$|/storage$")
 
@@ -109,7 +109,7 @@ def plan_bind(source: str, target: str, read_only: bool, project_dir: str, chart
         except OSError:
             continue
         total += len(data)
-        if total > MAX_CONFIGMAP_DATA:
+        if total > MAX_OBJECT_DATA:
             return BindPlan("data", reason="is larger than the 1 MiB a ConfigMap holds")
         chart_file = f"{chart_prefix}/{i:04d}"  # numbered: no .helmignore pattern can drop it
         planned.append(MountFile(_key(rel or src.name, used), rel, chart_file, is_text(data)))

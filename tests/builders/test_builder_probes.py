@@ -21,7 +21,8 @@ def test_start_period_is_a_startup_probe() -> None:
     readiness, startup = probes(hc)
     assert readiness["exec"]["command"] == ["/bin/sh", "-c", "pg_isready"] and readiness["periodSeconds"] == 10
     assert startup == {"exec": {"command": ["/bin/sh", "-c", "pg_isready"]}, "periodSeconds": 3,
-                       "timeoutSeconds": 2, "failureThreshold": 25}
+                       "timeoutSeconds": 2, "failureThreshold": 37}
+    # 3 s x 37 >= compose's 60 s start period + 5 retries x 10 s: the kubelet gives up no sooner than compose
 
 
 def test_disabled_or_none_healthchecks_have_no_probe() -> None:

@@ -349,6 +349,12 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
                 add("probe-timing", sname, f"healthcheck {wanted}, readinessProbe {got}")
             if "livenessProbe" in container:
                 add("probe-timing", sname, "a livenessProbe restarts the container; compose never does")
+            startup = container.get("startupProbe")
+            budget = _seconds(hc.get("start_period"), 0) + wanted["failureThreshold"] * wanted["periodSeconds"]
+            if startup and startup["periodSeconds"] * startup["failureThreshold"] < budget:
+                add("probe-timing", sname, f"the startupProbe restarts the container after "
+                    f"{startup['periodSeconds'] * startup['failureThreshold']}s; compose calls it unhealthy after "
+                    f"{budget}s and never restarts it")
 
         # Compose keys with no Kubernetes equivalent must have warned.
         for key in svc:
