@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from chartcheck import by_kind, container_env, lint, one, script_of, template, validate
 from cli import invoke
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 
 pytestmark = pytest.mark.helm
 
@@ -491,3 +491,24 @@ def test_optional_ingress_to_the_published_port(sink: Path) -> None:
     assert rule["host"] == "shop.example.com" and ingress["spec"]["ingressClassName"] == "nginx"
     backend = rule["http"]["paths"][0]["backend"]["service"]
     assert backend == {"name": "rel-kitchen-sink-web-app-published", "port": {"number": 8080}}
+
+
+def test_an_installed_package_writes_the_same_chart(tmp_path: Path) -> None:
+    """A regular (non-editable) install carries every module, template and script the checkout has."""
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "--target", str(site), str(ROOT)], check=True, capture_output=True)
+    compose = FIXTURES / "kitchen-sink" / "compose.yaml"
+    charts = {}
+    for name, path in (("installed", site), ("checkout", ROOT)):
+        (tmp_path / name).mkdir()
+        result = subprocess.run([sys.executable, "-m", "bridge", "convert", str(compose), "-o", "chart"],
+                                cwd=tmp_path / name, capture_output=True, text=True,
+                                env={"PYTHONPATH": str(path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+        assert result.returncode == 0, result.stderr
+        chart = tmp_path / name / "chart"
+        charts[name] = {p.relative_to(chart): p.read_bytes() for p in chart.rglob("*") if p.is_file()}
+    assert charts["installed"] == charts["checkout"]
