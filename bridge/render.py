@@ -8,7 +8,6 @@ files/ (read with .Files.Get), or into templates as quoted Go string literals (`
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from .model import Chart
 from .naming import label_value
 from .schema import values_schema
 from .secrets import install_info
+from .validate import cache_dir
 
 # Template file -> output path. `{svc}`, `{vol}`, ... make one file per object.
 GLOBAL_TEMPLATES = {
@@ -82,7 +82,7 @@ def builtin_templates() -> Path:
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Jinja's own cache of compiled templates (keyed by each template's source), kept in the user's
     cache directory: compiling the chart's templates takes longer than rendering a small chart."""
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "compose-bridge" / f"jinja-{jinja2.__version__}"
+    folder = cache_dir() / f"jinja-{jinja2.__version__}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

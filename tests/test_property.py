@@ -117,6 +117,7 @@ def assert_points_at_the_key(exc: BridgeError, compose: Path) -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @example({"services": {"Y": {"image": "nginx"}, "On": {"image": "nginx"}}})  # YAML 1.1 booleans as keys
+@example({"services": {"no": {"image": "nginx"}, "on": {"image": "nginx"}}})  # ... and as Service names
 @given(projects())
 def test_generated_projects_convert_lint_and_validate(doc: dict) -> None:
     with tempfile.TemporaryDirectory() as tmp:
