@@ -43,11 +43,21 @@ def go_string(text: Any) -> str:
 # The characters a YAML document may not hold literally (DEL, C1 controls, U+FFFE/U+FFFF) or reads as
 # line breaks (NEL, LS, PS in YAML 1.1, which go-yaml and PyYAML follow): written as \u escapes.
 _NOT_YAML_PRINTABLE = re.compile("[\\x7f-\\x9f\\u2028\\u2029\\ufffe\\uffff]")
+# What either JSON or YAML would escape in a string; a string without any is written between quotes as is.
+_NEEDS_ESCAPES = re.compile('[\\x00-\\x1f"\\\\\\x7f-\\x9f\\u2028\\u2029\\ufffe\\uffff]')
 
 
 def yaml_scalar(value: Any) -> str:
     """A YAML scalar that reads back as exactly `value` (JSON is valid YAML; characters YAML may not
     hold literally are written as \\u escapes, which JSON and YAML read alike)."""
+    # The common scalars as json.dumps writes them, without the encoder it makes per call (values.yaml
+    # holds about 60 scalars per service).
+    if isinstance(value, str) and not _NEEDS_ESCAPES.search(value):
+        return '"' + value + '"'
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if type(value) is int:
+        return str(value)
     text = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str):
         return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -35,9 +35,12 @@ def write_chart(files: dict[str, bytes], dest: Path) -> None:
     except OSError as exc:
         raise BridgeError(f"cannot write the chart: {exc}") from None
     try:
+        folders = {tmp}
         for rel, content in sorted(files.items()):
             path = tmp / _inside(rel)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(path.parent)
             path.write_bytes(content)
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; a chart is an ordinary folder
         old = None
