@@ -8,6 +8,7 @@ because its quoting follows YAML 1.1 readers only in part (go-yaml, which Helm u
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -71,6 +72,7 @@ _YAML11_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
+@functools.lru_cache(maxsize=4096, typed=True)  # every service repeats the same few dozen keys
 def yaml_key(key: Any) -> str:
     """A mapping key: plain where YAML reads it back as the same string, else quoted."""
     text = str(key)
