@@ -17,7 +17,7 @@ import jinja2
 from .builders.volumes import is_text
 from .encode import go_literal, go_string, lit, to_yaml, yaml_scalar
 from .errors import BridgeError
-from .model import Chart
+from .model import Chart, ServiceModel
 from .naming import label_value
 from .schema import values_schema
 from .secrets import install_info
@@ -125,12 +125,33 @@ class Templates:
             raise BridgeError(f"template error in {where}: {exc.message or exc}") from None
 
 
+def chart_files_of(chart: Chart, svc: ServiceModel) -> list[str]:
+    """The chart's ConfigMaps and Secrets (their template paths) a service's pod mounts."""
+    out = []
+    rendered = {(o["key"], kind) for kind, objects in (("secret", chart.secrets), ("configMap", chart.configs))
+                for o in objects if not o["external"]}
+    for container in svc.containers:
+        if container.bind_configs:
+            out.append(SERVICE_TEMPLATES["bind-configmap.yaml.j2"].format(svc=container.label))
+        for m in container.volumes:
+            if m["type"] == "secret" and (m["source"], "secret") in rendered:
+                out.append(SECRET_TEMPLATE[1].format(name=m["subPath"]))
+            elif m["type"] == "configMap" and (m["source"], "configMap") in rendered:
+                out.append(CONFIG_TEMPLATE[1].format(name=m["subPath"]))
+    if svc.pod_waits or svc.pod_models:
+        out.append(GLOBAL_TEMPLATES["scripts-configmap.yaml.j2"])
+    if svc.pod_models:
+        out.append(GLOBAL_TEMPLATES["model-runner-pull-configmap.yaml.j2"])
+    return [path.removeprefix("templates/") for path in dict.fromkeys(out)]
+
+
 def render_chart(chart: Chart, templates: Path | None = None, chart_dir: str | None = None,
                  base: str | None = None) -> dict[str, bytes]:
     """Every file of the chart, path -> content. `chart_dir` and `base` only shape the install command
     the chart's README shows (see install_info)."""
     env = Templates(templates)
-    ctx: dict[str, Any] = {"chart": chart, "values": chart.values, "install": install_info(chart, chart_dir, base)}
+    ctx: dict[str, Any] = {"chart": chart, "values": chart.values, "install": install_info(chart, chart_dir, base),
+                           "chart_files_of": lambda svc: chart_files_of(chart, svc)}
     out: dict[str, bytes] = {}
 
     def emit(template: str, path: str, **extra: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -280,7 +281,9 @@ def test_labels_annotations(sink_docs: list[dict]) -> None:
         assert key in labels
     assert labels["com.docker.compose.project"] == "kitchen-sink"
     assert labels["com.docker.compose.service"] == "web-app"
-    annotations = web["spec"]["template"]["metadata"]["annotations"]
+    annotations = dict(web["spec"]["template"]["metadata"]["annotations"])
+    # its mounted files' checksum rolls the pods when a file changes
+    assert re.fullmatch(r"[0-9a-f]{64}", annotations.pop("checksum/config"))
     assert annotations == {
         "com.example.team": "frontend", "example.com/owner": "web-team",
         "traefik.http.routers.web.rule": "Host(`example.com`)",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chartcheck import by_kind, container_env, install_dry_run, lint, one, script_of, template, validate
+from chartcheck import by_kind, component, container_env, install_dry_run, lint, one, script_of, template, validate
 from conftest import CORPUS, FIXTURES, ROOT
 from pipeline import convert
 
@@ -97,7 +97,7 @@ def test_pre_pull_requests(charts: dict[str, Path]) -> None:
     assert pulls == ["ai/mxbai-embed-large", "ai/qwen2.5:latest"]
     configure = [json.loads(v) for k, v in cm["data"].items() if k.startswith("configure-")]
     assert configure == [{"model": "ai/qwen2.5:latest", "context-size": 8192, "runtime-flags": ["--temp", "0.1"]}]
-    pod = one(docs, "Job", "-model-pull-1")["spec"]["template"]["spec"]
+    pod = component(docs, "Job", "model-runner-pull")["spec"]["template"]["spec"]
     script = script_of(docs, pod, pod["containers"][0])
     assert "/models/create" in script and "/engines/_configure" in script and "/engines/status" in script
 
@@ -129,7 +129,7 @@ def test_every_runner_value_takes_effect(charts: dict[str, Path], tmp_path: Path
     elsewhere = template(charts["chat"], values_file=vf)
     validate(elsewhere)
     assert not [d for d in elsewhere if "model-runner" in d["metadata"]["name"] and d["kind"] != "ConfigMap"]
-    assert container_env(one(elsewhere, "Job", "-model-pull-1"))["RUNNER"] == "http://runner.example:8080"
+    assert container_env(component(elsewhere, "Job", "model-runner-pull"))["RUNNER"] == "http://runner.example:8080"
     chat_pod = one(elsewhere, "Deployment", "-chat")["spec"]["template"]["spec"]
     wait = next(c for c in chat_pod["initContainers"] if c["name"] == "wait-for-models")
     assert {e["name"]: e["value"] for e in wait["env"]} == {"RUNNER": "http://runner.example:8080", "TIMEOUT": "600"}
@@ -145,7 +145,9 @@ def test_every_runner_value_takes_effect(charts: dict[str, Path], tmp_path: Path
     assert c["resources"]["limits"] == {"cpu": "4", "memory": "16Gi", "amd.com/gpu": "2"}
     assert c["resources"]["requests"] == {"cpu": "2", "memory": "8Gi"}
     assert pod["nodeSelector"] == {"accelerator": "mi300"}
-    assert pod["tolerations"] == values["modelRunner"]["tolerations"]
+    # the values' tolerations, and one for the GPU vendor's taint
+    assert pod["tolerations"] == [*values["modelRunner"]["tolerations"],
+                                  {"key": "amd.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     assert pod["affinity"] == values["modelRunner"]["affinity"]
     assert c["securityContext"] == {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 1000}
     env = {e["name"]: e["value"] for e in c["env"]}
@@ -156,7 +158,7 @@ def test_every_runner_value_takes_effect(charts: dict[str, Path], tmp_path: Path
     cm = one(docs, "ConfigMap", "-model-runner-pull")
     assert cm["data"]["models"] == "ai/smollm2\nai/gemma3\n"
     assert json.loads(cm["data"]["configure-0.json"]) == {"model": "ai/gemma3", "context-size": 1024}
-    job = one(docs, "Job", "-model-pull-1")
+    job = component(docs, "Job", "model-runner-pull")
     assert job["spec"]["activeDeadlineSeconds"] == 600
     assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "mirror/curl:8"
     assert container_env(one(docs, "Deployment", "-chat"))["LLM_URL"] == "http://rel-chat-model-runner/engines/v1/"
@@ -181,7 +183,7 @@ def test_values_block_defaults(charts: dict[str, Path]) -> None:
     assert runner["image"] == "docker/model-runner:latest"
     assert runner["gpu"] == {"enabled": False, "vendor": "nvidia", "count": 1}
     assert runner["storage"] == {"size": "100Gi", "storageClass": "", "mode": "shared", "accessModes": ["ReadWriteOnce"],
-                                 "existingClaim": ""}
+                                 "existingClaim": "", "retention": {"whenDeleted": "Delete", "whenScaled": "Delete"}}
     assert runner["replicas"] == 1 and runner["autoscaling"]["enabled"] is False
     assert runner["models"] == ["ai/mxbai-embed-large", "ai/qwen2.5:latest"]
     assert runner["configure"] == [{"model": "ai/qwen2.5:latest", "contextSize": 8192, "runtimeFlags": ["--temp", "0.1"]}]
@@ -277,7 +279,7 @@ def test_only_model_clients_reach_the_runner(charts: dict[str, Path]) -> None:
     assert sources[0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/instance": "rel",
                                                         "models.compose-bridge.io/client": "true"}
     assert sources[1]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "model-runner-pull"
-    assert one(docs, "Job", "-model-pull-1")["spec"]["template"]["metadata"]["labels"][
+    assert component(docs, "Job", "model-runner-pull")["spec"]["template"]["metadata"]["labels"][
         "app.kubernetes.io/component"] == "model-runner-pull"
     chat = one(docs, "Deployment", "-chat")["spec"]["template"]["metadata"]["labels"]
     assert chat["models.compose-bridge.io/client"] == "true"
@@ -301,14 +303,22 @@ def test_runner_replicas_with_a_volume_each(charts: dict[str, Path]) -> None:
     claim = sts["spec"]["volumeClaimTemplates"][0]
     assert claim["metadata"]["name"] == "models" and claim["spec"]["storageClassName"] == "fast"
     assert claim["spec"]["resources"]["requests"]["storage"] == "100Gi"
+    assert sts["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Delete", "whenScaled": "Delete"}
     pod = sts["spec"]["template"]["spec"]
-    assert "volumes" not in pod  # the claim template is mounted as `models`
-    c = pod["containers"][0]
-    env = {e["name"]: e["value"] for e in c["env"]}
-    assert env["MODELS"].split() == ["ai/qwen2.5:latest", "ai/mxbai-embed-large"] or sorted(env["MODELS"].split()) == [
+    assert "models" not in {v["name"] for v in pod["volumes"]}  # the claim template is mounted as `models`
+    runner, pull = pod["containers"]
+    # only what docker/model-runner serves: probes on /engines/status, no MODELS variable
+    assert runner["readinessProbe"]["httpGet"]["path"] == "/engines/status"
+    assert not {e["name"] for e in runner["env"]} & {"MODELS", "MODELS_CONFIGURE"}
+    # the pull container beside it: the chart's pull script against this replica, Ready once it is done
+    assert container_env(sts, "pull") == {"RUNNER": "http://localhost:12434", "STAY": "true"}
+    assert pull["readinessProbe"]["exec"]["command"] == ["test", "-f", "/tmp/pulled"]
+    assert "STAY" in script_of(docs, pod, pull) and "/models/create" in script_of(docs, pod, pull)
+    requests = one(docs, "ConfigMap", "-model-runner-pull")["data"]
+    assert sorted(json.loads(v)["from"] for k, v in requests.items() if k.startswith("pull-")) == [
         "ai/mxbai-embed-large", "ai/qwen2.5:latest"]
-    assert json.loads(env["MODELS_CONFIGURE"]) == [{"model": "ai/qwen2.5:latest", "contextSize": 8192, "runtimeFlags": ["--temp", "0.1"]}]
-    assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert [json.loads(v) for k, v in requests.items() if k.startswith("configure-")] == [
+        {"model": "ai/qwen2.5:latest", "context-size": 8192, "runtime-flags": ["--temp", "0.1"]}]
     spread = pod["topologySpreadConstraints"][0]
     assert spread["topologyKey"] == "kubernetes.io/hostname" and spread["labelSelector"]["matchLabels"][
         "app.kubernetes.io/component"] == "model-runner"
@@ -345,6 +355,6 @@ def test_runner_replicas_refuse_a_read_write_once_shared_volume(charts: dict[str
         template(charts["chat"], values=SCALED)
     single = template(charts["chat"], values={"modelRunner.enabled": "true"})
     dep = one(single, "Deployment", "-model-runner")
-    assert dep["spec"]["replicas"] == 1 and dep["spec"]["strategy"] == {"type": "Recreate"}
+    assert dep["spec"]["replicas"] == 1 and dep["spec"]["strategy"] == {"type": "Recreate", "rollingUpdate": None}
     assert not by_kind(single, "PodDisruptionBudget") and not by_kind(single, "HorizontalPodAutoscaler")
-    assert one(single, "Job", "-model-pull-1")
+    assert component(single, "Job", "model-runner-pull")

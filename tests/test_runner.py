@@ -466,7 +466,7 @@ def test_local_file_import_is_confined(tmp_path: Path, tiny: bytes, monkeypatch:
 # ---- the chart drives our runner -----------------------------------------------------------------
 def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, tiny: bytes) -> None:
     import yaml
-    from chartcheck import one, script_of, template
+    from chartcheck import component, one, script_of, template
     from pipeline import convert
 
     compose = tmp_path / "compose.yaml"
@@ -497,7 +497,7 @@ def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, t
         requests_dir.mkdir()
         for key, value in cm["data"].items():
             (requests_dir / key).write_text(value)
-        pod = one(docs, "Job", "-model-pull-1")["spec"]["template"]["spec"]
+        pod = component(docs, "Job", "model-runner-pull")["spec"]["template"]["spec"]
         script = script_of(docs, pod, pod["containers"][0])
         if shutil.which("curl") is None:
             pytest.skip("curl is needed to run the chart's pull script")
@@ -511,20 +511,29 @@ def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, t
         assert resp.usage.completion_tokens == 3
     finally:
         stop(proc)
-    # Scaled out: each replica gets the models in its env, pulls them itself and is Ready only then.
+    # Scaled out: a container beside each replica runs the chart's pull script against it (localhost) and
+    # is Ready once every model is pulled and configured; the runner is probed on /engines/status.
     scaled = template(chart, values_file=values, values={"modelRunner.replicas": "2", "modelRunner.storage.mode": "perReplica"})
-    container = one(scaled, "StatefulSet", "-model-runner")["spec"]["template"]["spec"]["containers"][0]
+    pod = one(scaled, "StatefulSet", "-model-runner")["spec"]["template"]["spec"]
+    container, puller = pod["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
-    assert env["MODELS"] == f"{reg}/ai/chart-tiny:v1"
     env.pop("MODEL_RUNNER_PORT")
     env["MODELS_PATH"] = str(tmp_path / "replica-0")
     proc, base = start_runner(Path(env["MODELS_PATH"]), env)
+    pull_env = {e["name"]: e["value"] for e in puller["env"]}
+    assert pull_env == {"RUNNER": "http://localhost:12434", "STAY": "true"}
+    marker_dir = tmp_path / "pull-tmp"
+    marker_dir.mkdir()
+    sidecar = subprocess.Popen(["sh", "-c", script_of(scaled, pod, puller)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env={**os.environ, **pull_env, "RUNNER": base, "REQUESTS": str(requests_dir),
+                                    "TMPDIR": str(marker_dir)})
     try:
-        ready = base + container["readinessProbe"]["httpGet"]["path"]
+        assert httpx.get(base + container["readinessProbe"]["httpGet"]["path"]).status_code == 200
+        ready = marker_dir / puller["readinessProbe"]["exec"]["command"][-1].rsplit("/", 1)[-1]
         deadline = time.monotonic() + 60
-        while httpx.get(ready).status_code != 200 and time.monotonic() < deadline:
+        while not ready.exists() and sidecar.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert httpx.get(ready).status_code == 200
+        assert ready.exists() and sidecar.poll() is None, "the pull container did not become ready and stay"
         settings = httpx.get(f"{base}/models/{reg}/ai/chart-tiny:v1")
         assert settings.status_code == 200
         resp = client({"base": base}).completions.create(model=f"{reg}/ai/chart-tiny:v1", prompt="the " * 300, max_tokens=2)
@@ -533,6 +542,8 @@ def test_chart_runner_settings_work_with_this_runner(tmp_path: Path, reg: str, t
     else:
         raise AssertionError(f"a 300-token prompt fit the configured 256-token context: {resp}")
     finally:
+        sidecar.kill()
+        sidecar.wait()
         stop(proc)
 
 

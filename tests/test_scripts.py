@@ -121,3 +121,51 @@ def test_pull_models_posts_every_body_and_fails_on_an_error_line(runner: tuple[s
     result = run("pull-models.sh", env)
     assert result.returncode == 1 and "/models/create reported an error" in result.stdout
     assert handler.posted == [("/models/create", {"from": "ai/smollm2"})]  # it stops at the first failure
+
+
+class ApiServer(http.server.BaseHTTPRequestHandler):
+    """GET /apis/batch/v1/namespaces/ns/jobs/NAME answers from `jobs` (a missing name is a 404)."""
+
+    jobs: dict[str, str] = {}
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        name = self.path.rsplit("/", 1)[-1]
+        assert self.headers["Authorization"] == "Bearer the-token" and "/namespaces/ns/jobs/" in self.path
+        status = self.jobs.get(name)
+        body = json.dumps({"status": {"conditions": [{"type": status, "status": "True"}]}} if status else
+                          {"kind": "Status", "code": 404}, indent=1).encode()
+        self.send_response(200 if status else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize(("state", "optional", "gone_after", "code", "says"), [
+    ("Complete", "", "60", 0, "migrate completed"),
+    ("Failed", "", "60", 1, "one-shot migrate failed (Job app-migrate-1a2b3c4d)"),
+    ("Failed", "true", "60", 0, "migrate is not required (required: false): starting anyway"),
+    (None, "", "0", 0, "Job app-migrate-1a2b3c4d is gone: it ran this version of migrate and was deleted since"),
+    (None, "", "60", 1, "gave up waiting for migrate after 0s"),
+])
+def test_wait_completed(tmp_path: Path, state: str | None, optional: str, gone_after: str, code: int, says: str) -> None:
+    handler = type("A", (ApiServer,), {"jobs": {"app-migrate-1a2b3c4d": state} if state else {}})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for name, text in (("namespace", "ns"), ("token", "the-token"), ("ca.crt", "")):
+        (tmp_path / name).write_text(text)
+    try:
+        result = run("wait-completed.sh", {"JOB": "app-migrate-1a2b3c4d", "WHAT": "migrate", "TIMEOUT": "0",
+                                           "SA": str(tmp_path), "API": f"http://127.0.0.1:{server.server_port}",
+                                           "OPTIONAL": optional, "GONE_AFTER": gone_after})
+    finally:
+        server.shutdown()
+    assert result.returncode == code and says in result.stdout, result.stdout + result.stderr
+
+
+def test_an_optional_dependency_that_never_resolves_is_not_awaited_for_ever() -> None:
+    result = run("wait-ready.sh", {"HOST": "no-such-host.invalid", "WHAT": "cache", "CONDITION": "started",
+                                   "TIMEOUT": "0", "OPTIONAL": "true"})
+    assert result.returncode == 0 and "cache is not required (required: false): starting anyway" in result.stdout

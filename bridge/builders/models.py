@@ -37,7 +37,7 @@ DEFAULT_RUNNER = {
     },
     "replicas": 1,
     "storage": {"size": "100Gi", "storageClass": "", "mode": "shared", "accessModes": ["ReadWriteOnce"],
-                "existingClaim": ""},
+                "existingClaim": "", "retention": {"whenDeleted": "Delete", "whenScaled": "Delete"}},
     "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
     "spread": {"enabled": True, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway"},
     "autoscaling": {"enabled": False, "minReplicas": 2, "maxReplicas": 4, "targetCPUUtilizationPercentage": 70},
@@ -53,11 +53,13 @@ RUNNER_COMMENTS = {
     ("modelRunner", "clusterEndpoint"): "Endpoint used when enabled; empty: the in-cluster runner Service.",
     ("modelRunner", "gpu"): "GPU for the runner: vendor nvidia or amd, count >= 1.",
     ("modelRunner", "replicas"): (
-        "Runner replicas. Above 1 every replica pulls the models itself and is Ready once it has them; the\n"
-        "Service spreads requests. Needs storage.mode perReplica, or accessModes [ReadWriteMany] to share one volume."),
+        "Runner replicas. Above 1 a container beside each replica pulls the models into it through the runner's\n"
+        "API and the replica is Ready once it has them; the Service spreads requests. Needs storage.mode\n"
+        "perReplica, or accessModes [ReadWriteMany] to share one volume."),
     ("modelRunner", "storage"): (
         "Volume for downloaded models; storageClass \"\" uses the cluster default. mode: shared (one claim, or\n"
-        "existingClaim) or perReplica (a StatefulSet, a claim per replica from these settings)."),
+        "existingClaim) or perReplica (a StatefulSet, a claim per replica from these settings; retention: what\n"
+        "happens to a replica's claim when the StatefulSet is deleted or scaled down: Delete or Retain)."),
     ("modelRunner", "podDisruptionBudget"): "With several replicas: how many may be down at once during drains.",
     ("modelRunner", "spread"): "With several replicas: spread them over nodes (topologySpreadConstraints).",
     ("modelRunner", "autoscaling"): "A HorizontalPodAutoscaler on CPU for the runner (replicas is then its business).",
@@ -88,6 +90,7 @@ RUNNER_SCHEMA = obj(
             "mode": {"type": "string", "enum": ["shared", "perReplica"]},
             "accessModes": ACCESS_MODES,
             "existingClaim": {"type": "string"},
+            "retention": obj({k: {"type": "string", "enum": ["Retain", "Delete"]} for k in ("whenDeleted", "whenScaled")}),
         }, ["size"]),
         "podDisruptionBudget": obj({"enabled": {"type": "boolean"},
                                     "maxUnavailable": {"type": ["integer", "string"]}}),

@@ -10,7 +10,8 @@ depends_on becomes init containers: `service_started` and `service_healthy` wait
 dependency's headless Service resolves (it lists only ready pods, and readiness is the compose
 healthcheck), `service_completed_successfully` until its Job reports Complete (read through the API
 with a token mounted into that init container alone, under a Role that may only read Jobs).
-`required: false` does not block.
+`required: false` waits the same way and goes on (with a log line) when the wait fails, as
+`docker compose up` does.
 """
 
 from __future__ import annotations
@@ -54,14 +55,13 @@ def job_settings(name: str, svc: dict, warnings: Any) -> dict[str, Any]:
 
 def waits(name: str, svc: dict, labels: dict[str, str], keys: dict[str, str], oneshots: set[str],
           warnings: Any) -> list[dict[str, Any]]:
-    """One wait per blocking dependency, in name order."""
+    """One wait per dependency in the project, in name order. `required: false` ones are `optional`:
+    `docker compose up` waits for them too, and starts the service anyway when the wait fails."""
     out = []
     for dep, spec in sorted((svc.get("depends_on") or {}).items()):
         spec = spec or {}
         if dep not in labels:
-            continue
-        if spec.get("required") is False:
-            continue  # compose starts the service anyway
+            continue  # not part of the project (a profile left it out): compose does not wait either
         condition = CONDITIONS.get(str(spec.get("condition") or "service_started"), "started")
         if condition == "completed" and dep not in oneshots:
             condition = "started"
@@ -69,7 +69,8 @@ def waits(name: str, svc: dict, labels: dict[str, str], keys: dict[str, str], on
             warnings.add(f"service {name}: depends on one-shot {dep} with {spec.get('condition')}; "
                             f"it waits until {dep} completed")
             condition = "completed"
-        out.append({"service": dep, "key": keys[dep], "label": labels[dep], "condition": condition})
+        out.append({"service": dep, "key": keys[dep], "label": labels[dep], "condition": condition,
+                    "optional": spec.get("required") is False})
     return out
 
 

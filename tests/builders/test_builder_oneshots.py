@@ -26,12 +26,14 @@ def test_oneshots_and_their_retries() -> None:
     assert job_settings("x", {"restart": "always"}, warnings)["backoffLimit"] == 6 and warnings
 
 
-def test_waits_follow_conditions_and_skip_optional_ones() -> None:
+def test_waits_follow_conditions_and_optional_ones_go_on_when_they_fail() -> None:
     svc = {"depends_on": {"db": {"condition": "service_healthy"}, "migrate": {"condition": "service_completed_successfully"},
-                          "cache": {"condition": "service_started", "required": False}}}
+                          "cache": {"condition": "service_started", "required": False},
+                          "gone": {"condition": "service_started", "required": False}}}  # left out by a profile
     labels = {"db": "db", "migrate": "migrate", "cache": "cache"}
     out = waits("app", svc, labels, dict(labels), {"migrate"}, Warnings())
-    assert [(w["service"], w["condition"]) for w in out] == [("db", "healthy"), ("migrate", "completed")]
+    assert [(w["service"], w["condition"], w["optional"]) for w in out] == [
+        ("cache", "started", True), ("db", "healthy", False), ("migrate", "completed", False)]
 
 
 def test_the_job_builder_warns_for_restarts_a_deployment_cannot_honour() -> None:

@@ -164,3 +164,12 @@ def script_of(docs: list[dict], pod_spec: dict, container: dict) -> str:
     volume = next(v for v in pod_spec["volumes"] if v["name"] == mount["name"])
     config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == volume["configMap"]["name"])
     return config["data"][name]
+
+
+def component(docs: list[dict], kind: str, name: str) -> dict:
+    """The one object of `kind` whose app.kubernetes.io/component label is `name` (for objects named by a
+    hash, such as one-shot Jobs)."""
+    found = [d for d in docs if d.get("kind") == kind
+             and d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == name]
+    assert len(found) == 1, f"expected one {kind} of component {name}, got {[d['metadata']['name'] for d in found]}"
+    return found[0]

@@ -27,6 +27,14 @@
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/* A one-shot's Job name: its component and a hash of its pod template (what it runs: image, command,
+env, mounts and their content), so an upgrade that changes none of it keeps the Job, and the init
+containers of its dependents, as they are. Call with (dict "root" $ "label" "the service's label"). */}}
+{{- define "multi.jobName" -}}
+{{- $pod := include (printf "multi.pod.%s" .label) .root }}
+{{- include "multi.component" (dict "root" .root "component" (printf "%s-%s" .label ($pod | sha256sum | trunc 8))) }}
+{{- end }}
+
 {{/* Selector labels; call with (dict "root" $ "component" "name"). */}}
 {{- define "multi.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "multi.name" .root | quote }}
@@ -132,6 +140,10 @@ mounted from the chart's scripts ConfigMap. */}}
       value: {{ $w.what | quote }}
     - name: CONDITION
       value: {{ $w.condition | quote }}
+    {{- if $w.optional }}
+    - name: OPTIONAL
+      value: "true"
+    {{- end }}
     - name: TIMEOUT
       value: {{ $root.Values.waitForDependencies.timeoutSeconds | quote }}
   volumeMounts:
@@ -149,6 +161,21 @@ mounted from the chart's scripts ConfigMap. */}}
     runAsUser: 65534
     capabilities:
       drop: [ALL]
+{{- end }}
+
+{{/* The runner's image: with a GPU, Docker's own image is its GPU build (latest-cuda, latest-rocm). */}}
+{{- define "multi.runnerImage" -}}
+{{- $r := .Values.modelRunner }}
+{{- if and $r.gpu.enabled (has $r.image (list "docker/model-runner" "docker/model-runner:latest")) }}
+{{- printf "docker/model-runner:latest-%s" (ternary "rocm" "cuda" (eq $r.gpu.vendor "amd")) }}
+{{- else }}
+{{- $r.image }}
+{{- end }}
+{{- end }}
+
+{{/* The extended resource (and node taint) of the runner's GPU vendor. */}}
+{{- define "multi.runnerGpuResource" -}}
+{{- ternary "amd.com/gpu" "nvidia.com/gpu" (eq .Values.modelRunner.gpu.vendor "amd") }}
 {{- end }}
 
 {{/* "true" when the chart deploys its own model runner (enabled, and no clusterEndpoint elsewhere). */}}

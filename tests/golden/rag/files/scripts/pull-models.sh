@@ -2,7 +2,9 @@
 # Pull every model (POST /models/create) and apply context sizes and runtime flags
 # (POST /engines/_configure), once the runner answers; fail on any HTTP error or error line in the
 # pull stream. Pulling a model the runner has is a no-op, so the Job can run again safely.
-# Env: RUNNER (base URL); REQUESTS: the folder of pull-N.json / configure-N.json bodies; TMPDIR.
+# Env: RUNNER (base URL); REQUESTS: the folder of pull-N.json / configure-N.json bodies; TMPDIR;
+# STAY=true (a container beside each runner replica): once done, mark it ($TMPDIR/pulled, the
+# container's readiness) and stay.
 set -eu
 requests=${REQUESTS:-/requests}
 response="${TMPDIR:-/tmp}/response"
@@ -26,3 +28,8 @@ for body in "$requests"/configure-*.json; do
   echo "configuring $(cat "$body")"
   post /engines/_configure "$body"
 done
+if [ "${STAY:-}" = true ]; then
+  touch "${TMPDIR:-/tmp}/pulled"
+  echo "every model is pulled and configured"
+  exec sleep 2147483647
+fi
