@@ -132,10 +132,12 @@ def _scalar(event: yaml.ScalarEvent, where: str) -> Any:
 
 
 class _Frame:
-    __slots__ = ("container", "path", "key", "key_mark", "tag", "anchor", "merges", "explicit")
+    __slots__ = ("container", "path", "key", "key_mark", "tag", "anchor", "merges", "explicit", "start")
 
-    def __init__(self, container: Any, path: tuple, tag: str | None, anchor: str | None) -> None:
+    def __init__(self, container: Any, path: tuple, tag: str | None, anchor: str | None,
+                 start: tuple[int, int] = (0, 0)) -> None:
         self.container = container
+        self.start = start  # where the collection begins (a list item's position)
         self.path = path
         self.key: Any = _NOKEY
         self.key_mark: tuple[int, int] | None = None
@@ -299,7 +301,7 @@ def _build_documents(text: str, filename: str, loader: type) -> tuple[list[Any],
             if tag not in (None, "!reset", "!override", _TAG + "map", _TAG + "seq"):
                 raise BridgeError(f"unknown YAML tag {tag}", filename, *mark)
             container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-            stack.append(_Frame(container, path, tag, event.anchor))
+            stack.append(_Frame(container, path, tag, event.anchor, mark))
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             frame = stack.pop()
             value = frame.container
@@ -315,7 +317,7 @@ def _build_documents(text: str, filename: str, loader: type) -> tuple[list[Any],
                 value = Reset(value)
             elif frame.tag == "!override":
                 value = Override(value)
-            attach(value, mark, frame.anchor)
+            attach(value, frame.start, frame.anchor)
         elif isinstance(event, yaml.AliasEvent):
             if event.anchor not in anchors:
                 raise BridgeError(f"unknown anchor *{event.anchor}", filename, *mark)

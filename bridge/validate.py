@@ -175,6 +175,28 @@ def _null_bindings_as_empty(data: dict) -> dict:
     return data
 
 
+def _error_path(data: Any, name: str) -> tuple:
+    """The key path of fastjsonschema's error name (`data.services.web.ports[0]`), read against the data
+    itself: compose keys may hold dots and brackets, which the name does not escape."""
+    rest, node, path = name.removeprefix("data"), data, []
+    while rest:
+        if isinstance(node, list) and (m := re.match(r"\[(\d+)\]", rest)):
+            index = int(m.group(1))
+            path.append(index)
+            rest, node = rest[m.end():], node[index] if index < len(node) else None
+        elif isinstance(node, dict) and rest.startswith("."):
+            # the longest key that the rest of the name continues from
+            key = max((k for k in node if isinstance(k, str) and rest[1:].startswith(k)
+                       and rest[1 + len(k):][:1] in ("", ".", "[")), key=len, default=None)
+            if key is None:
+                break
+            path.append(key)
+            rest, node = rest[1 + len(key):], node[key]
+        else:
+            break
+    return tuple(path)
+
+
 def validate_schema(doc: Any, filename: str, positions: Positions | None) -> None:
     """Validate one file's document against the compose-spec schema; raise on the first error."""
     data = strip_tags(doc)
@@ -186,7 +208,7 @@ def validate_schema(doc: Any, filename: str, positions: Positions | None) -> Non
         _validator()(data)
     except fastjsonschema.JsonSchemaValueException as error:
         below, message = _describe(error)
-        path = tuple(error.path[1:]) + below  # without fastjsonschema's "data"
+        path = _error_path(data, error.name) + below
         mark = positions.find(path) if positions else None
         raise BridgeError(message, filename, *(mark or (None, None)), path=path) from None
 
