@@ -46,8 +46,23 @@ def _chart_settings(values: dict[str, Any], comments: dict[tuple, str]) -> None:
     values["fullnameOverride"] = ""
     comments[("nameOverride",)] = "Override the chart name used in object names."
     comments[("fullnameOverride",)] = "Override the whole name prefix of every object (default: <release>-<chart>)."
+    values["global"] = {"imageRegistry": ""}
+    comments[("global",)] = (
+        "imageRegistry: a registry that mirrors every image the chart runs (it replaces each image's registry,\n"
+        "or goes in front of a Docker Hub name).")
     values["imagePullSecrets"] = []
     comments[("imagePullSecrets",)] = "Secrets for pulling images from private registries, e.g. [{name: regcred}]."
+    values["serviceAccount"] = {"create": False, "name": "", "annotations": {}, "automount": False}
+    comments[("serviceAccount",)] = (
+        "The account the app's pods run as: create one (named name, or <release>-<chart>), or name one you\n"
+        "have; empty: the namespace's default. automount: mount its token into the pods (compose apps need\n"
+        "none; cloud identity bindings may).")
+    values["podSecurity"] = ""
+    comments[("podSecurity",)] = (
+        "\"restricted\": run every container as Kubernetes' restricted Pod Security Standard asks (non-root,\n"
+        "no privilege escalation, all capabilities dropped). Off by default: images that start as root break.")
+    values["tests"] = {"enabled": True}
+    comments[("tests",)] = "`helm test RELEASE`: a pod checks that each Service with a known TCP port accepts connections."
     values["serviceAliases"] = {"enabled": True}
     comments[("serviceAliases",)] = (
         "Headless Services named like the compose services and their other compose names (db, redis, network\n"

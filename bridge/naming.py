@@ -14,7 +14,7 @@ MAX_COMPONENT = 40
 RESERVED_VALUES_KEYS = {
     "global", "modelRunner", "persistence", "secrets", "configs", "networkPolicies", "serviceAliases",
     "hostPath", "waitForDependencies", "imagePullSecrets", "nameOverride", "fullnameOverride",
-    "commonLabels", "commonAnnotations", "podSecurityContext",
+    "commonLabels", "commonAnnotations", "podSecurityContext", "serviceAccount", "podSecurity", "tests",
 }
 
 

@@ -41,9 +41,11 @@ GLOBAL_TEMPLATES = {
     "model-runner-pull-job.yaml.j2": "templates/model-runner-pull-job.yaml",
     "job-waiter-rbac.yaml.j2": "templates/job-waiter-rbac.yaml",
     "scripts-configmap.yaml.j2": "templates/scripts-configmap.yaml",
+    "serviceaccount.yaml.j2": "templates/serviceaccount.yaml",
+    "test-services.yaml.j2": "templates/tests/test-services.yaml",
 }
 # Files copied into every chart as they are (templates/files/ -> files/scripts/).
-SCRIPTS = ("wait-ready.sh", "wait-completed.sh", "wait-models.sh", "pull-models.sh")
+SCRIPTS = ("wait-ready.sh", "wait-completed.sh", "wait-models.sh", "pull-models.sh", "test-services.sh")
 SERVICE_TEMPLATES = {
     "workload.yaml.j2": "templates/{svc}-{kind}.yaml",
     "service.yaml.j2": "templates/{svc}-service.yaml",

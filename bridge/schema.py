@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .builders import service_schema
-from .builders.base import OBJ, obj
+from .builders.base import STR_MAP, obj
 from .builders.files import configs_schema, secrets_schema
 from .builders.models import RUNNER_SCHEMA
 from .builders.volumes import VOLUME_SCHEMA
@@ -15,10 +15,14 @@ from .model import Chart
 
 def values_schema(chart: Chart) -> dict:
     props: dict[str, Any] = {
-        "global": OBJ,
+        "global": obj({"imageRegistry": {"type": "string"}}, extra=True),
         "nameOverride": {"type": "string"},
         "fullnameOverride": {"type": "string"},
         "imagePullSecrets": {"type": "array", "items": obj({"name": {"type": "string"}}, ["name"])},
+        "serviceAccount": obj({"create": {"type": "boolean"}, "name": {"type": "string"}, "annotations": STR_MAP,
+                               "automount": {"type": "boolean"}}),
+        "podSecurity": {"type": "string", "enum": ["", "restricted"]},
+        "tests": obj({"enabled": {"type": "boolean"}}),
         "serviceAliases": obj({"enabled": {"type": "boolean"}}),
         "hostPath": obj({"enabled": {"type": "boolean"}}),
         "networkPolicies": obj({"enabled": {"type": "boolean"}}),

@@ -169,3 +169,12 @@ def test_an_optional_dependency_that_never_resolves_is_not_awaited_for_ever() ->
     result = run("wait-ready.sh", {"HOST": "no-such-host.invalid", "WHAT": "cache", "CONDITION": "started",
                                    "TIMEOUT": "0", "OPTIONAL": "true"})
     assert result.returncode == 0 and "cache is not required (required: false): starting anyway" in result.stdout
+
+
+def test_test_services_passes_on_open_ports_and_fails_on_closed_ones(runner: tuple[str, type[Runner]]) -> None:
+    url, _ = runner
+    open_port = url.rsplit(":", 1)[1]
+    ok = run("test-services.sh", {"TARGETS": f"runner=127.0.0.1:{open_port}", "TIMEOUT": "5"})
+    assert ok.returncode == 0 and ok.stdout == f"ok   runner: 127.0.0.1:{open_port} answers\n"
+    bad = run("test-services.sh", {"TARGETS": f"runner=127.0.0.1:{open_port} db=127.0.0.1:1", "TIMEOUT": "5"})
+    assert bad.returncode == 1 and "FAIL db: nothing answers on 127.0.0.1:1 (curl exit 7)" in bad.stdout

@@ -35,6 +35,16 @@ containers of its dependents, as they are. Call with (dict "root" $ "label" "the
 {{- include "rag.component" (dict "root" .root "component" (printf "%s-%s" .label ($pod | sha256sum | trunc 8))) }}
 {{- end }}
 
+{{/* The service account the app's pods run as: serviceAccount.name, or the chart's own when
+serviceAccount.create; empty for the namespace's default. */}}
+{{- define "rag.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- .Values.serviceAccount.name | default (include "rag.fullname" .) }}
+{{- else }}
+{{- .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
 {{/* Selector labels; call with (dict "root" $ "component" "name"). */}}
 {{- define "rag.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "rag.name" .root | quote }}
@@ -81,12 +91,52 @@ none (DNS needs no port; the placeholder is the one compose-on-kubernetes used).
 {{- end }}
 {{- end }}
 
-{{/* A container's image and pull policy from a values image block. */}}
+{{/* An image reference, from global.imageRegistry when that is set (a mirror of every registry):
+its registry (a first path part with a dot, a colon or `localhost`) is replaced, or the registry is
+put in front of a Docker Hub name. Call with (dict "root" $ "ref" "repo/name:tag"). */}}
+{{- define "rag.imageRef" -}}
+{{- $registry := (.root.Values.global | default dict).imageRegistry | default "" | trimSuffix "/" }}
+{{- if $registry }}
+{{- $parts := splitList "/" .ref }}
+{{- $first := first $parts }}
+{{- if and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) }}
+{{- printf "%s/%s" $registry (join "/" (rest $parts)) }}
+{{- else }}
+{{- printf "%s/%s" $registry .ref }}
+{{- end }}
+{{- else }}
+{{- .ref }}
+{{- end }}
+{{- end }}
+
+{{/* A container's image and pull policy from a values image block; call with (dict "root" $ "image" ...). */}}
 {{- define "rag.image" -}}
-{{- $tag := ternary (printf ":%s" .tag) "" (ne (toString .tag) "") }}
-{{- $digest := ternary (printf "@%s" .digest) "" (ne (toString .digest) "") -}}
-image: {{ printf "%s%s%s" .repository $tag $digest | quote }}
-imagePullPolicy: {{ .pullPolicy }}
+{{- $i := .image }}
+{{- $tag := ternary (printf ":%s" $i.tag) "" (ne (toString $i.tag) "") }}
+{{- $digest := ternary (printf "@%s" $i.digest) "" (ne (toString $i.digest) "") -}}
+image: {{ include "rag.imageRef" (dict "root" .root "ref" (printf "%s%s%s" $i.repository $tag $digest)) | quote }}
+imagePullPolicy: {{ $i.pullPolicy }}
+{{- end }}
+
+{{/* A container's securityContext: its values, made restricted (Pod Security Standards) when
+podSecurity is "restricted": non-root, no privilege escalation, every capability dropped (of those compose
+adds, only NET_BIND_SERVICE, the one the standard allows), RuntimeDefault seccomp. */}}
+{{- define "rag.securityContext" -}}
+{{- $sc := deepCopy (.context | default dict) }}
+{{- if eq (toString .root.Values.podSecurity) "restricted" }}
+{{- $_ := set $sc "allowPrivilegeEscalation" false }}
+{{- $_ := set $sc "runAsNonRoot" true }}
+{{- $_ := unset $sc "privileged" }}
+{{- $caps := dict "drop" (list "ALL") }}
+{{- if has "NET_BIND_SERVICE" (($sc.capabilities | default dict).add | default list) }}
+{{- $_ := set $caps "add" (list "NET_BIND_SERVICE") }}
+{{- end }}
+{{- $_ := set $sc "capabilities" $caps }}
+{{- $_ := set $sc "seccompProfile" (dict "type" "RuntimeDefault") }}
+{{- end }}
+{{- with $sc }}
+{{- toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/* One init container that waits, with a time limit and a log line naming what it awaits; call with
@@ -99,7 +149,7 @@ mounted from the chart's scripts ConfigMap. */}}
 {{- $w := .wait -}}
 - name: {{ $w.name }}
   {{- if eq $w.condition "models" }}
-  image: {{ $root.Values.modelRunner.prePull.image | quote }}
+  image: {{ include "rag.imageRef" (dict "root" $root "ref" $root.Values.modelRunner.prePull.image) | quote }}
   command: ["/bin/sh", "/scripts/wait-models.sh"]
   env:
     - name: RUNNER
@@ -114,7 +164,7 @@ mounted from the chart's scripts ConfigMap. */}}
       mountPath: /scripts
       readOnly: true
   {{- else if eq $w.condition "completed" }}
-  image: {{ $root.Values.waitForDependencies.image | quote }}
+  image: {{ include "rag.imageRef" (dict "root" $root "ref" $root.Values.waitForDependencies.image) | quote }}
   command: ["/bin/sh", "/scripts/wait-completed.sh"]
   env:
     - name: JOB
@@ -131,7 +181,7 @@ mounted from the chart's scripts ConfigMap. */}}
       mountPath: /scripts
       readOnly: true
   {{- else }}
-  image: {{ $root.Values.waitForDependencies.image | quote }}
+  image: {{ include "rag.imageRef" (dict "root" $root "ref" $root.Values.waitForDependencies.image) | quote }}
   command: ["/bin/sh", "/scripts/wait-ready.sh"]
   env:
     - name: HOST
@@ -167,9 +217,9 @@ mounted from the chart's scripts ConfigMap. */}}
 {{- define "rag.runnerImage" -}}
 {{- $r := .Values.modelRunner }}
 {{- if and $r.gpu.enabled (has $r.image (list "docker/model-runner" "docker/model-runner:latest")) }}
-{{- printf "docker/model-runner:latest-%s" (ternary "rocm" "cuda" (eq $r.gpu.vendor "amd")) }}
+{{- include "rag.imageRef" (dict "root" . "ref" (printf "docker/model-runner:latest-%s" (ternary "rocm" "cuda" (eq $r.gpu.vendor "amd")))) }}
 {{- else }}
-{{- $r.image }}
+{{- include "rag.imageRef" (dict "root" . "ref" $r.image) }}
 {{- end }}
 {{- end }}
 
