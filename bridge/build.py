@@ -12,7 +12,7 @@ from typing import Any
 from .builders import build_service
 from .builders.files import file_objects
 from .builders.models import RUNNER_COMMENTS, apply_providers, runner_values
-from .builders.names import service_names, sidecar_roots
+from .builders.names import referenced_ports, service_names, sidecar_roots
 from .builders.oneshots import oneshot_services
 from .builders.volumes import named_volume_claims
 from .errors import BridgeError
@@ -65,9 +65,9 @@ def _chart_settings(values: dict[str, Any], comments: dict[tuple, str]) -> None:
     comments[("tests",)] = "`helm test RELEASE`: a pod checks that each Service with a known TCP port accepts connections."
     values["serviceAliases"] = {"enabled": True}
     comments[("serviceAliases",)] = (
-        "Headless Services named like the compose services and their other compose names (db, redis, network\n"
-        "aliases, container_name, links), so the app's own host names resolve to its pods on every port.\n"
-        "Disable to install two releases of this chart in one namespace."
+        "Services named like the compose services and their other compose names (db, redis, network aliases,\n"
+        "container_name, links), so the app's own host names work: ClusterIP on the known ports, else headless.\n"
+        "They are the namespace's: a second app with one of these names is refused at install."
     )
     values["hostPath"] = {"enabled": False}
     comments[("hostPath",)] = (
@@ -144,6 +144,7 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
         project=project, services=services, models=models, labels=unique_labels(list(services), "services"),
         keys=_values_keys(services), names=service_names(services, warnings), oneshots=oneshot_services(services),
         sidecar_roots=sidecar_roots(services, warnings), network_labels=network_labels, volume_labels=volume_labels,
+        referenced_ports=referenced_ports(services, project.working_dir),
         claimed_volumes={c["key"] for c in claims}, secrets=secrets, configs=configs, files=files,
         persistence=persistence, claims=claims, warnings=warnings,
     )

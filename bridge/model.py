@@ -93,6 +93,7 @@ class Context:
     names: dict[str, Names]  # service -> the names it resolves by
     oneshots: set[str]  # services that run as Jobs
     sidecar_roots: dict[str, str]  # service -> the service whose pod it joins
+    referenced_ports: dict[str, list[int]]  # service -> ports other services reach it on (names.py)
     network_labels: dict[str, str]  # network -> DNS label
     volume_labels: dict[str, str]  # named volume -> DNS label
     claimed_volumes: set[str]  # named volumes that have a claim

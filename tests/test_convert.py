@@ -87,11 +87,16 @@ def test_ports_and_services(sink_docs: list[dict]) -> None:
     published = one(sink_docs, "Service", "rel-kitchen-sink-web-app-published")
     assert {(p["port"], p["targetPort"], p["protocol"]) for p in published["spec"]["ports"]} == {
         (8080, "http", "TCP"), (8443, "tcp-443", "TCP"), (9000, "udp-9000", "UDP"), (9001, "udp-9001", "UDP")}
-    # Every service, ports or not, answers to its compose name on every port (headless Services).
+    # Every service answers to its compose names: a ClusterIP Service on its known ports (a stable address
+    # across rollouts), or a headless one on every port where no port is known.
     selector = svc["spec"]["selector"]
-    for name in ("web-app", "web", "db", "api", "cache"):
+    for name in ("web-app", "web", "api", "cache"):
         alias = one(sink_docs, "Service", name)
-        assert alias["spec"]["clusterIP"] == "None"
+        assert alias["spec"]["type"] == "ClusterIP" and "clusterIP" not in alias["spec"]
+        main = one(sink_docs, "Service", f"rel-kitchen-sink-{'web-app' if name == 'web' else name}")
+        assert alias["spec"]["ports"] == [{k: p[k] for k in ("name", "port", "targetPort", "protocol")}
+                                          for p in main["spec"]["ports"]]
+    assert one(sink_docs, "Service", "db")["spec"]["clusterIP"] == "None"
     assert one(sink_docs, "Service", "web")["spec"]["selector"] == selector  # hostname: web
     db = one(sink_docs, "Service", "db")
     assert db["spec"]["selector"]["app.kubernetes.io/component"] == "db"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..model import Warnings
 from ..naming import dns1035_label
@@ -125,4 +126,55 @@ def sidecar_roots(services: dict[str, dict], warnings: Warnings) -> dict[str, st
             current = target
         if current != name:
             out[name] = current
+    return out
+
+
+# Ports a URL implies when it names none (`http://web/`, `redis://cache`).
+SCHEME_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "redis": 6379, "rediss": 6379,
+                "postgres": 5432, "postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mongodb": 27017,
+                "amqp": 5672, "amqps": 5671, "nats": 4222, "memcached": 11211}
+MAX_SCANNED_FILE = 256 * 1024
+
+
+def _texts(svc: dict, project_dir: Path) -> list[str]:
+    """What a service says about others: environment values, command, entrypoint, healthcheck, and the
+    text of the project files it mounts (an nginx.conf's `proxy_pass http://web:8000`)."""
+    texts = [str(v) for v in (svc.get("environment") or {}).values() if v is not None]
+    for key in ("command", "entrypoint"):
+        texts += [str(v) for v in svc.get(key) or []]
+    texts += [str(v) for v in ((svc.get("healthcheck") or {}).get("test") or [])]
+    root = project_dir.resolve()
+    for vol in svc.get("volumes") or []:
+        source = Path(str(vol.get("source") or "")) if vol.get("type") == "bind" else None
+        if source is None or not (source.resolve() == root or root in source.resolve().parents):
+            continue
+        files = [source] if source.is_file() else sorted(source.rglob("*"))[:500] if source.is_dir() else []
+        for path in files:
+            try:
+                if path.is_file() and path.stat().st_size <= MAX_SCANNED_FILE:
+                    texts.append(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+    return texts
+
+
+def referenced_ports(services: dict[str, dict], project_dir: str) -> dict[str, list[int]]:
+    """service -> the ports services (itself included) reach it on by one of its compose names:
+    `name:port`, or the port a URL's scheme implies (`http://name/` is 80). They are known ports of the
+    service as much as its `ports` and `expose` are."""
+    names = compose_names(services)
+    texts = {s: _texts(svc, Path(project_dir)) for s, svc in services.items()}
+    out: dict[str, list[int]] = {}
+    for target, target_names in names.items():
+        ports: set[int] = set()
+        for name in target_names:
+            n = re.escape(name)
+            explicit = re.compile(rf"(?:^|[/@=,\s\"']){n}:(\d{{1,5}})(?![\d.])")
+            implied = re.compile(rf"\b([a-z][a-z0-9+]*)://(?:[^@/\s]*@)?{n}(?=$|[/?#\s\"',;)])")
+            for source_texts in texts.values():  # a service may reach itself by name too (Kafka's voters)
+                for text in source_texts:
+                    ports.update(int(p) for p in explicit.findall(text) if 0 < int(p) < 65536)
+                    ports.update(SCHEME_PORTS[s] for s in implied.findall(text) if s in SCHEME_PORTS)
+        if ports:
+            out[target] = sorted(ports)
     return out

@@ -1,5 +1,7 @@
 """`ports` and `expose` -> containerPorts, the service's ClusterIP Service, the Service on the
-published ports, and an Ingress (off until the operator names a host).
+published ports, and an Ingress (off until the operator names a host). The ports other services reach
+this one on (`web:8000`, `http://web/`: names.referenced_ports) are known ports too: the compose names'
+Services are ClusterIP Services on the known ports (a stable address that survives rollouts).
 
 In compose other services reach a container on its *target* port (the published port is the host's),
 so the Service listens on the target port and `db:5432` keeps working in the cluster. Published ports
@@ -61,7 +63,11 @@ def published_ports(svc: dict, ports: list[dict]) -> list[dict]:
 def build(service: ServiceModel, ctx: Context) -> dict[str, Any]:
     used: set[str] = set()
     ports = []
-    for p in container_ports(service.compose):
+    known = container_ports(service.compose)
+    declared = {p["target"] for p in known if p["protocol"] == "TCP"}
+    known += [{"target": p, "protocol": "TCP", "name": None}
+              for p in ctx.referenced_ports.get(service.name, []) if p not in declared]
+    for p in known:
         name = port_name(p["protocol"], p["target"], p["name"], used)
         ports.append({"name": name, "containerPort": p["target"], "protocol": p["protocol"]})
     service_ports = [{"name": p["name"], "port": p["containerPort"], "targetPort": p["name"], "protocol": p["protocol"]}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bridge.builders.names import compose_names, service_names, sidecar_roots
@@ -52,3 +54,19 @@ def test_network_mode_service_joins_the_pod_of_the_chain_end() -> None:
                 "a": {"network_mode": "service:b"}, "b": {"network_mode": "service:a"}, "host": {"network_mode": "host"}}
     assert sidecar_roots(services, warnings) == {"app": "vpn", "probe": "vpn"}
     assert len(warnings) == 2 and all("loops" in w for w in warnings)
+
+
+def test_referenced_ports_are_known_ports(tmp_path: Path) -> None:
+    from bridge.builders.names import referenced_ports
+
+    (tmp_path / "nginx.conf").write_text("upstream app { server web:8000; }\nlocation /ws { proxy_pass http://web; }\n")
+    services = {
+        "proxy": {"volumes": [{"type": "bind", "source": str(tmp_path / "nginx.conf"), "target": "/etc/nginx.conf"}]},
+        "web": {"environment": {"DATABASE_URL": "postgres://u:secret@db/app", "CACHE": "cache:6379", "X": None},
+                "networks": {"back": {"aliases": ["app-backend"]}}},
+        "worker": {"command": ["run", "--api", "https://app-backend/v1", "--version", "1.2:3"]},
+        "kafka": {"environment": {"VOTERS": "1@kafka:29093"}},  # a service reaching itself by name
+        "db": {}, "cache": {},
+    }
+    assert referenced_ports(services, str(tmp_path)) == {
+        "web": [80, 443, 8000], "db": [5432], "cache": [6379], "kafka": [29093]}

@@ -40,6 +40,8 @@ FINDING_KINDS = (
     "key-unmapped",
 )
 MAX_SCANNED_FILE = 256 * 1024
+SCHEME_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "redis": 6379, "postgres": 5432,
+                "postgresql": 5432, "mysql": 3306, "mongodb": 27017, "amqp": 5672}
 
 
 @dataclass(frozen=True, order=True)
@@ -243,8 +245,13 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
                 if target["spec"].get("clusterIP") != "None":
                     served = {p["port"] for p in target["spec"].get("ports") or []}
                     for t in texts:
-                        for port in re.findall(rf"(?:^|[/@=,\s]){re.escape(n)}:(\d+)", t):
-                            if int(port) not in served:
+                        used = [int(p) for p in re.findall(rf"(?:^|[/@=,\s]){re.escape(n)}:(\d+)", t)]
+                        # a URL without a port uses its scheme's (http://web/ is web:80)
+                        used += [SCHEME_PORTS[s] for s in re.findall(
+                            rf"\b(https?|wss?|redis|postgres(?:ql)?|mysql|mongodb|amqp)://(?:[^@/\s]*@)?{re.escape(n)}"
+                            rf"(?=$|[/?#\s\"',;)])", t)]
+                        for port in used:
+                            if port not in served:
                                 add("port-not-served", sname, f"{n}:{port} but Service {n} serves {sorted(served)}")
 
     for sname, svc in services.items():

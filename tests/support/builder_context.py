@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.builders.base import Builder
-from bridge.builders.names import service_names, sidecar_roots
+from bridge.builders.names import referenced_ports, service_names, sidecar_roots
 from bridge.builders.oneshots import oneshot_services
 from bridge.builders.workload import workload_kind
 from bridge.loader import Project
@@ -21,6 +21,7 @@ def context(services: dict[str, dict], models: dict[str, Any] | None = None, wor
         project=project, services=services, models=models or {}, labels=unique_labels(list(services), "services"),
         keys={s: values_key(s) for s in services}, names=service_names(services, warnings),
         oneshots=oneshot_services(services), sidecar_roots=sidecar_roots(services, warnings), network_labels={},
+        referenced_ports=referenced_ports(services, working_dir),
         volume_labels={}, claimed_volumes=set(), secrets=[], configs=[], files={}, persistence={}, claims=[],
         warnings=warnings,
     )
