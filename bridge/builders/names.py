@@ -158,23 +158,23 @@ def _texts(svc: dict, project_dir: Path) -> list[str]:
     return texts
 
 
+_HOST_PORT = re.compile(r"(?:^|[/@=,\s\"'])([A-Za-z0-9._-]+):(\d{1,5})(?![\d.])")
+_URL_HOST = re.compile(r"\b([a-z][a-z0-9+]*)://(?:[^@/\s]*@)?([A-Za-z0-9._-]+)(?=$|[/?#\s\"',;)])")
+
+
 def referenced_ports(services: dict[str, dict], project_dir: str) -> dict[str, list[int]]:
     """service -> the ports services (itself included) reach it on by one of its compose names:
     `name:port`, or the port a URL's scheme implies (`http://name/` is 80). They are known ports of the
-    service as much as its `ports` and `expose` are."""
-    names = compose_names(services)
-    texts = {s: _texts(svc, Path(project_dir)) for s, svc in services.items()}
-    out: dict[str, list[int]] = {}
-    for target, target_names in names.items():
-        ports: set[int] = set()
-        for name in target_names:
-            n = re.escape(name)
-            explicit = re.compile(rf"(?:^|[/@=,\s\"']){n}:(\d{{1,5}})(?![\d.])")
-            implied = re.compile(rf"\b([a-z][a-z0-9+]*)://(?:[^@/\s]*@)?{n}(?=$|[/?#\s\"',;)])")
-            for source_texts in texts.values():  # a service may reach itself by name too (Kafka's voters)
-                for text in source_texts:
-                    ports.update(int(p) for p in explicit.findall(text) if 0 < int(p) < 65536)
-                    ports.update(SCHEME_PORTS[s] for s in implied.findall(text) if s in SCHEME_PORTS)
-        if ports:
-            out[target] = sorted(ports)
-    return out
+    service as much as its `ports` and `expose` are. Each text is read once, whatever the number of
+    services (a name -> service map, not a pattern per name)."""
+    owner = {name: service for service, names in compose_names(services).items() for name in names}
+    out: dict[str, set[int]] = {}
+    for svc in services.values():
+        for text in _texts(svc, Path(project_dir)):
+            for host, port in _HOST_PORT.findall(text):
+                if host in owner and 0 < int(port) < 65536:
+                    out.setdefault(owner[host], set()).add(int(port))
+            for scheme, host in _URL_HOST.findall(text):
+                if host in owner and scheme in SCHEME_PORTS:
+                    out.setdefault(owner[host], set()).add(SCHEME_PORTS[scheme])
+    return {service: sorted(ports) for service, ports in out.items()}
