@@ -67,7 +67,7 @@ def main() -> int:
                 continue
             checked += 1
             values = yaml.safe_load((v1 / "values.yaml").read_text())
-            keys = [k for k, v in values.items() if isinstance(v, dict) and "image" in v and "replicas" in v]
+            keys = [k for k, v in values.items() if isinstance(v, dict) and isinstance(v.get("image"), dict)]
             compose = yaml.safe_load(subprocess.run(
                 [sys.executable, "-m", "bridge", "config", "-f", str(app), "--format", "json"], capture_output=True,
                 text=True, cwd=app.parent, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout or "{}")
@@ -85,7 +85,8 @@ def main() -> int:
                     collisions = collision_findings(("r", release), ("r2", template(v1, values=mode, release="r2")),
                                                     ("other", template(other, values=mode, release="other")))
                 except AssertionError as exc:  # a chart Helm cannot render in this mode
-                    print(f"  {app.relative_to(ROOT.parent)}: {str(exc).splitlines()[0]}")
+                    reason = " ".join(str(exc).splitlines()[:3])[:300]
+                    print(f"  {app.relative_to(ROOT.parent)}: {reason}")
                     continue
                 findings += [f for f in collisions if args.no_guard or f.what.split("/", 1)[1] not in aliases]
             for kind in {f.kind for f in findings}:
