@@ -19,6 +19,7 @@ from .interpolate import interpolate_tree
 from .merge import merge, strip_tags, unique
 from .normalize import Ctx, canonical_document
 from .parse import Positions, parse_file
+from .sources import content_root, is_inside, is_system
 from .validate import check_project, validate_schema
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -295,7 +296,7 @@ class _Loader:
                 part = self.read(f, sub_dir, sub_env)
                 part = self.include(part, sub_dir, sub_env, seen + [str(f)], _display(f, self.cwd))
                 sub = merge(sub, part) if sub else part
-            sub = self.resolve_env_files(sub, sub_env)
+            sub = self.resolve_env_files(sub, sub_env, working_dir)
             for kind in ("services", "volumes", "networks", "secrets", "configs", "models"):
                 for key, value in (sub.get(kind) or {}).items():
                     mine = (merged.get(kind) or {}).get(key)
@@ -318,8 +319,10 @@ class _Loader:
             out[kind] = {**entries, **own}
         return out
 
-    def resolve_env_files(self, doc: dict, env: Mapping[str, str]) -> dict:
-        """Fold `env_file` into `environment`; resolve value-less entries from the environment."""
+    def resolve_env_files(self, doc: dict, env: Mapping[str, str], working_dir: str) -> dict:
+        """Fold `env_file` into `environment`; resolve value-less entries from the environment. Env files
+        are read only from the project's tree (sources.py): their values go into the chart."""
+        root = content_root(working_dir)
         services = doc.get("services") or {}
         new_services = {}
         for name, svc in services.items():
@@ -338,6 +341,12 @@ class _Loader:
             values: dict[str, str | None] = {}
             for i, spec in enumerate(files):
                 p = Path(spec["path"])
+                if is_system(p) or (p.exists() and not is_inside(p, root)):
+                    file, line, col = locate(self.positions, ("services", name, "env_file", i))
+                    why = ("is a system path: it holds the converting machine's data, not the app's" if is_system(p)
+                           else f"is outside the project ({root}): its values would be copied into the chart; "
+                                f"move it into the project")
+                    raise BridgeError(f"env file {spec['path']} {why}", file, line, col, ("services", name, "env_file", i))
                 if not p.exists():
                     if spec.get("required", True):
                         shown = spec["path"]
@@ -397,7 +406,7 @@ def load(opts: Options) -> Project:
     if not profiles and env.get("COMPOSE_PROFILES"):
         profiles = [p.strip() for p in env["COMPOSE_PROFILES"].split(",") if p.strip()]
     data = apply_profiles(data, profiles)
-    data = loader.resolve_env_files(data, env)
+    data = loader.resolve_env_files(data, env, working_dir)
     data = finalize(data, pname)
     project = Project(data, working_dir, [str(p) for p in paths], env, loader.positions, loader.warnings)
     check_project(data, project.locate)

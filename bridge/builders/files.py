@@ -16,6 +16,7 @@ from ..limits import MAX_OBJECT_DATA
 from ..loader import Project
 from ..model import Warnings
 from ..secrets import InstallValue, install_value, set_key
+from ..sources import content_root, is_inside, is_system
 from .base import obj
 
 
@@ -39,10 +40,15 @@ def file_objects(
     }
     models: list[dict] = []
     values: dict[str, Any] = {}
+    root = content_root(project.working_dir)
     for key in sorted(data.get(kind) or {}):
         if key not in used:
             continue
         spec = data[kind][key] or {}
+        if spec.get("file") and is_system(Path(spec["file"])):
+            raise BridgeError(f"{kind[:-1]} file {spec['file']} is a system path: it holds the converting machine's "
+                              f"data, not the app's", path=(kind, key, "file"))
+        outside = bool(spec.get("file")) and Path(spec["file"]).exists() and not is_inside(Path(spec["file"]), root)
         label = labels[key]
         entry: dict[str, Any] = {
             "key": key, "label": label, "external": bool(spec.get("external")), "install": None, "file": None,
@@ -64,10 +70,11 @@ def file_objects(
                                   path=(kind, key))
             elif spec.get("environment") and str(spec["environment"]) not in project.environment:
                 warnings.add(f"secret {key}: variable {spec['environment']} is not set; supply the value at install")
-        elif spec.get("file") and not Path(spec["file"]).exists():
+        elif spec.get("file") and (outside or not Path(spec["file"]).exists()):
             # Compose only reads the file at `up`; the chart expects the operator to provide it.
             existing = str(spec.get("name") or key)
-            warnings.add(f"{kind[:-1]} {key}: file {spec['file']} not found; the chart expects an existing "
+            why = f"is outside the project ({root}), so it is not copied into the chart" if outside else "not found"
+            warnings.add(f"{kind[:-1]} {key}: file {spec['file']} {why}; the chart expects an existing "
                   f"{'Secret' if kind == 'secrets' else 'ConfigMap'} named {existing!r} (key {key!r}), "
                   f"set {kind}.{key}.{'existingSecret' if kind == 'secrets' else 'existingConfigMap'} to change it")
             entry["external"] = True
@@ -77,9 +84,6 @@ def file_objects(
                 if kind == "secrets":
                     warnings.add(f"secret {key}: --embed-secrets copies its content into the chart "
                           f"(files/secrets/{label}); anyone who can read the chart can read the secret")
-                if Path(project.working_dir).resolve() not in path.resolve().parents:
-                    warnings.add(f"{kind[:-1]} {key}: {path} is outside the project directory; "
-                          f"its content is copied into the chart")
                 try:
                     content = path.read_bytes()
                 except IsADirectoryError:

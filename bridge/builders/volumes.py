@@ -26,6 +26,7 @@ from typing import Any
 from ..limits import MAX_OBJECT_DATA
 from ..model import Context, ServiceModel
 from ..naming import dns_label, unique_name
+from ..sources import content_root, is_inside, is_system
 from ..units import parse_bytes
 from .base import ACCESS_MODES, QUANTITY, Builder, obj
 from .resources import quantity_bytes
@@ -77,15 +78,12 @@ def _tree(root: Path) -> list[tuple[str, Path]]:
 
 def plan_bind(source: str, target: str, read_only: bool, project_dir: str, chart_prefix: str,
               files: dict[str, bytes]) -> BindPlan:
-    """Decide what one bind mount becomes; for config, put its bytes into `files` under `chart_prefix`."""
+    """Decide what one bind mount becomes; for config, put its bytes into `files` under `chart_prefix`.
+    Content comes only from the project's content root (sources.py: its git work tree, else its folder),
+    symlinks followed: a file that leads out of it is left out of the chart."""
     src = Path(source)
-    project = Path(project_dir).resolve()
-    try:
-        resolved = src.resolve()
-    except OSError:
-        resolved = src
-    inside = resolved == project or project in resolved.parents
-    if not inside:
+    root = content_root(project_dir)
+    if is_system(src) or not is_inside(src, root):
         return BindPlan("host")
     if not src.exists():
         return BindPlan("data", reason="does not exist yet (compose creates it)")
@@ -104,6 +102,8 @@ def plan_bind(source: str, target: str, read_only: bool, project_dir: str, chart
     blobs: list[tuple[str, bytes]] = []
     used: set[str] = set()
     for i, (rel, path) in enumerate(entries):
+        if not is_inside(path, root):
+            continue  # a symlink out of the project: never its content
         try:
             data = path.read_bytes()
         except OSError:
