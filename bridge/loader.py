@@ -341,12 +341,13 @@ class _Loader:
             values: dict[str, str | None] = {}
             for i, spec in enumerate(files):
                 p = Path(spec["path"])
-                if is_system(p) or (p.exists() and not is_inside(p, root)):
+                if is_system(p):
                     file, line, col = locate(self.positions, ("services", name, "env_file", i))
-                    why = ("is a system path: it holds the converting machine's data, not the app's" if is_system(p)
-                           else f"is outside the project ({root}): its values would be copied into the chart; "
-                                f"move it into the project")
-                    raise BridgeError(f"env file {spec['path']} {why}", file, line, col, ("services", name, "env_file", i))
+                    raise BridgeError(f"env file {spec['path']} is a system path: it holds the converting machine's "
+                                      f"data, not the app's", file, line, col, ("services", name, "env_file", i))
+                if p.exists() and not is_inside(p, root):
+                    self.warnings.append(f"env file {spec['path']} of service {name} is outside the project ({root}): "
+                                         f"its values are copied into the chart's values")
                 if not p.exists():
                     if spec.get("required", True):
                         shown = spec["path"]

@@ -13,6 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
+# The host's own paths, as Docker users bind them (the Docker socket, logs, devices, the time zone, kernel
+# modules): a hostPath at most. Every other path a compose file binds is the user's files or data.
+HOST_PATHS = (*SYSTEM, Path("/run"), Path("/var/run"), Path("/var/log"), Path("/var/lib/docker"), Path("/etc"),
+              Path("/lib/modules"), Path("/usr/share/zoneinfo"), Path("/tmp/.X11-unix"), Path("/boot"))
 
 
 def content_root(project_dir: str) -> Path:
@@ -31,6 +35,12 @@ def _under(path: Path, folder: Path) -> bool:
 def is_system(path: Path) -> bool:
     """Under /proc, /sys or /dev, as written or once symlinks are followed."""
     return any(_under(p, s) for s in SYSTEM for p in (Path(path).absolute(), Path(path).resolve()))
+
+
+def is_host_path(path: Path) -> bool:
+    """A path of the host itself (HOST_PATHS, or `/`), not of the user's."""
+    absolute = Path(path).absolute()
+    return absolute == Path("/") or any(_under(absolute, p) for p in HOST_PATHS)
 
 
 def is_inside(path: Path, root: Path) -> bool:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from pipeline import convert
 
-from bridge.errors import BridgeError
 from bridge.sources import content_root, is_inside, is_system
 
 pytestmark = pytest.mark.unit
@@ -37,27 +36,21 @@ def everything(files: dict[str, bytes]) -> bytes:
     return b"\n".join(files.values())
 
 
-def test_env_file_outside_the_project_is_refused(tmp_path: Path, machine: Path) -> None:
+def test_env_file_outside_the_project_is_read_with_a_warning(tmp_path: Path, machine: Path) -> None:
+    # docker compose reads it, and a project outside git cannot tell its tree from its parents': the values
+    # are the service's environment, so they are read, and the warning names the file
     compose = project(tmp_path, f"services:\n  web:\n    image: nginx\n    env_file: {machine}\n")
-    with pytest.raises(BridgeError) as info:
-        convert([compose])
-    assert str(info.value).startswith(f"{compose}:4:5: services.web.env_file[0]: env file {machine} is outside the "
-                                      f"project ({compose.parent})")
+    converted = convert([compose])
+    assert any(f"env file {machine} of service web is outside the project" in w for w in converted.chart.warnings)
 
 
 def test_a_symlink_out_of_the_project_is_not_read(tmp_path: Path, machine: Path) -> None:
-    compose = project(tmp_path, "services:\n  web:\n    image: nginx\n    volumes: ['./conf:/etc/app:ro']\n"
-                                "    env_file: ./link.env\n")
+    compose = project(tmp_path, "services:\n  web:\n    image: nginx\n    volumes: ['./conf:/etc/app:ro']\n")
     conf = compose.parent / "conf"
     conf.mkdir()
     (conf / "app.ini").write_text("port=80\n")
     os.symlink(machine, conf / "stolen")
-    os.symlink(machine, compose.parent / "link.env")
-    with pytest.raises(BridgeError, match="env file .*link.env is outside the project"):
-        convert([compose])
-    (compose.parent / "link.env").unlink()
     # a bind-mounted folder with a link out: the folder's own files are content, the link's target is not
-    compose.write_text("services:\n  web:\n    image: nginx\n    volumes: ['./conf:/etc/app:ro']\n")
     converted = convert([compose])
     assert SECRET.encode() not in everything(converted.files)
     assert b"port=80" in everything(converted.files)

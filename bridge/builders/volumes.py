@@ -10,8 +10,10 @@ Bind mounts are planned as `docker compose up` would see them:
 - A project path that does not exist yet (compose creates it), an empty directory, or a directory
   mounted read-write at a data path (`/var/lib/...`, `.../data`) holds data that must survive a
   restart: a PersistentVolumeClaim (values `persistence."<service>:<target>"`).
-- A host path outside the project (`/var/run/docker.sock`, `/sys`, `~/.ssh`) is a hostPath only when
-  `hostPath.enabled` is set (single-node clusters); otherwise a warning, and no volume.
+- A path of the host itself (`/var/run/docker.sock`, `/sys`, `/etc/localtime`: sources.HOST_PATHS) is a
+  hostPath only when `hostPath.enabled` is set (single-node clusters); otherwise a warning, and no volume.
+- Any other path outside the project's content root (`~/.flowise`) is the app's data: a claim, never
+  content in the chart.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from ..limits import MAX_OBJECT_DATA
 from ..model import Context, ServiceModel
 from ..naming import dns_label, unique_name
-from ..sources import content_root, is_inside, is_system
+from ..sources import content_root, is_host_path, is_inside, is_system
 from ..units import parse_bytes
 from .base import ACCESS_MODES, QUANTITY, Builder, obj
 from .resources import quantity_bytes
@@ -83,8 +85,11 @@ def plan_bind(source: str, target: str, read_only: bool, project_dir: str, chart
     symlinks followed: a file that leads out of it is left out of the chart."""
     src = Path(source)
     root = content_root(project_dir)
-    if is_system(src) or not is_inside(src, root):
+    if is_system(src) or is_host_path(src):
         return BindPlan("host")
+    if not is_inside(src, root):
+        # `~/.flowise`, `${CONFIG}` under the home directory: the user's data, never content in the chart
+        return BindPlan("data", reason=f"is outside the project ({root}), the app's own data")
     if not src.exists():
         return BindPlan("data", reason="does not exist yet (compose creates it)")
     if src.is_file():

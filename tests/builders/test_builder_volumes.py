@@ -47,6 +47,16 @@ def test_data_paths_are_claims(tmp_path: Path) -> None:
 
 def test_host_paths_are_host(tmp_path: Path) -> None:
     files: dict[str, bytes] = {}
-    assert plan_bind("/var/run/docker.sock", "/var/run/docker.sock", False, str(tmp_path), "f", files).kind == "host"
-    assert plan_bind(str(tmp_path.parent), "/up", True, str(tmp_path), "f", files).kind == "host"
-    assert files == {}
+    for host in ("/var/run/docker.sock", "/etc/localtime", "/proc", "/", "/lib/modules", "/dev/kvm"):
+        assert plan_bind(host, "/x", False, str(tmp_path), "f", files).kind == "host", host
+
+
+def test_the_users_paths_outside_the_project_are_data(tmp_path: Path) -> None:
+    files: dict[str, bytes] = {}
+    home = tmp_path.parent / "home-flowise"
+    home.mkdir(exist_ok=True)
+    (home / "database.sqlite").write_bytes(b"SQLite")
+    for source in (str(home), "/home/someone/.flowise", str(tmp_path.parent)):
+        plan = plan_bind(source, "/root/.flowise", False, str(tmp_path), "f", files)
+        assert plan.kind == "data" and "outside the project" in plan.reason, source
+    assert files == {}  # never content
