@@ -103,6 +103,8 @@ class Context:
     persistence: dict[str, Any]  # values `persistence`, bind-mounted data paths added as found
     claims: list[dict]  # PersistentVolumeClaim objects
     warnings: Warnings
+    # bind-mounted data directories: real path -> (persistence key, claim component) of their one claim
+    bind_claims: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -21,6 +21,7 @@ OWN = {
     "models": [FIXTURES / "models" / "compose.yaml"],
     "providers": [FIXTURES / "providers" / "compose.yaml"],
     "runtime": [FIXTURES / "runtime" / "compose.yaml"],
+    "shared-dirs": [FIXTURES / "shared-dirs" / "compose.yaml"],
     "shop": [ROOT / "examples" / "shop" / "compose.yaml"],
     "chat": [ROOT / "examples" / "chat" / "compose.yaml"],
     "rag": [ROOT / "examples" / "rag" / "compose.yaml"],
@@ -144,3 +145,25 @@ def test_oracle_sees_what_a_cluster_would_break(runtime_app: tuple) -> None:
     def silent(_: list, warnings: list) -> None:
         warnings[:] = [w for w in warnings if not w.startswith("service app: ulimits")]
     assert ("key-unmapped", "app") in _kinds(runtime_app, silent)
+
+
+def test_a_shared_directory_is_one_claim(compose_binary: Path, tmp_path: Path) -> None:
+    files = OWN["shared-dirs"]
+    rc, doc, _ = run_oracle(compose_binary, files, oracle_env())
+    assert rc == 0
+    converted = convert(files, tmp_path / "chart", environ=oracle_env(), cwd=files[0].parent)
+    docs = template(tmp_path / "chart")
+    claims = {v["persistentVolumeClaim"]["claimName"] for d in docs if d["kind"] == "Deployment"
+              for v in d["spec"]["template"]["spec"]["volumes"] if "persistentVolumeClaim" in v}
+    assert claims == {"rel-shared-dirs-bind-scheduler-opt-airflow-logs", "rel-shared-dirs-bind-scheduler-opt-airflow-plugins"}
+    pvcs = [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
+    assert len(pvcs) == 2 and all(p["spec"]["accessModes"] == ["ReadWriteMany"] for p in pvcs)
+    folder = Path(converted.project.working_dir)
+    assert check(doc, docs, folder, converted.chart.warnings)[0] == []
+    # the oracle sees a split: give the worker a claim of its own
+    worker = next(d for d in docs if d["metadata"]["name"].endswith("-worker"))
+    for v in worker["spec"]["template"]["spec"]["volumes"]:
+        if v.get("persistentVolumeClaim", {}).get("claimName", "").endswith("-logs"):
+            v["persistentVolumeClaim"]["claimName"] = "rel-shared-dirs-bind-worker-opt-airflow-logs"
+    assert {(f.kind, f.service) for f in check(doc, docs, folder, converted.chart.warnings)[0]} == {
+        ("shared-dir-split", "scheduler,webserver,worker")}

@@ -24,6 +24,7 @@ CASES = {
     "shortsyntax": (["compose.yaml"], ()),
     "providers": (["compose.yaml"], ()),
     "loader": (["compose.yaml"], ()),
+    "shared-dirs": (["../shared-dirs/compose.yaml"], ()),
     "loader-jobs": (["../loader/compose.yaml"], ("jobs",)),
 }
 

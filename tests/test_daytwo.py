@@ -16,7 +16,7 @@ from pipeline import Converted, convert
 pytestmark = pytest.mark.helm
 
 APPS = [ROOT / "examples" / name / "compose.yaml" for name in ("chat", "rag", "agents", "shop")] + [
-    FIXTURES / name / "compose.yaml" for name in ("kitchen-sink", "models", "runtime", "multi", "loader")]
+    FIXTURES / name / "compose.yaml" for name in ("kitchen-sink", "models", "runtime", "multi", "loader", "shared-dirs")]
 RUNNER_MODES = [
     {"modelRunner.enabled": "true"},
     {"modelRunner.enabled": "true", "modelRunner.replicas": "2", "modelRunner.storage.mode": "perReplica"},

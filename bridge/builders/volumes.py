@@ -211,13 +211,24 @@ def build(service: ServiceModel, ctx: Context) -> dict[str, Any]:
                     entry["subPath"] = plan.files[0].key  # a single file, mounted as that file
                 service.bind_configs.append(entry)
             elif plan.kind == "data":
-                pkey = f"{sname}:{target}"
-                ctx.persistence[pkey] = bind_persistence()
-                ctx.claims.append({"key": pkey, "label": blabel, "external": False, "component": f"bind-{blabel}"})
+                # One directory is one claim, whichever services mount it, as compose shares it: the first
+                # service (by name) to mount it names it; a claim several services mount is ReadWriteMany.
+                shared = ctx.bind_claims.get(os.path.realpath(source))
+                if shared is None:
+                    pkey, claim = f"{sname}:{target}", f"bind-{blabel}"
+                    ctx.bind_claims[os.path.realpath(source)] = (pkey, claim)
+                    ctx.persistence[pkey] = bind_persistence()
+                    ctx.claims.append({"key": pkey, "label": blabel, "external": False, "component": claim})
+                    ctx.warnings.add(f"service {sname}: bind mount {source} -> {target} {plan.reason}: it becomes a "
+                                     f"PersistentVolumeClaim (values persistence.\"{pkey}\")")
+                else:
+                    pkey, claim = shared
+                    ctx.persistence[pkey]["accessModes"] = ["ReadWriteMany"]
+                    ctx.warnings.add(f"service {sname}: bind mount {source} -> {target} shares the claim of "
+                                     f"persistence.\"{pkey}\" (one directory, one volume, as compose shares it; "
+                                     f"ReadWriteMany)")
                 entry.update({"name": vol_name("bind-" + target), "type": "persistentVolumeClaim", "volume": pkey,
-                              "claim": f"bind-{blabel}"})
-                ctx.warnings.add(f"service {sname}: bind mount {source} -> {target} {plan.reason}: it becomes a "
-                                 f"PersistentVolumeClaim (values persistence.\"{pkey}\")")
+                              "claim": claim})
                 service.recreate = True
             else:
                 entry.update({"name": vol_name("host-" + target), "type": "bind", "hostPath": source})

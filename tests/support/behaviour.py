@@ -15,7 +15,9 @@ Output: one Finding per thing a cluster would run differently from compose, by k
 - env-differs / command-differs: what the container gets after the kubelet's `$(VAR)`/`$$` expansion
   differs from what compose passes;
 - probe-timing: a healthcheck's interval, timeout or retries not carried over;
-- key-unmapped: a compose key with no Kubernetes equivalent that bridge did not warn about.
+- key-unmapped: a compose key with no Kubernetes equivalent that bridge did not warn about;
+- shared-dir-split: a directory several services bind-mount as data is more than one claim (compose
+  shares one directory).
 
 Names Kubernetes cannot hold are not findings when bridge warned about them (they are listed as
 `warned-name` in the report). The checks read manifests the way the API server and kubelet would;
@@ -37,7 +39,7 @@ from bridge.units import duration_seconds, parse_duration
 FINDING_KINDS = (
     "unresolved-name", "port-not-served", "file-not-in-chart", "data-not-on-pvc", "oneshot-not-job",
     "dependent-not-gated", "dependency-not-gated", "env-differs", "command-differs", "probe-timing",
-    "key-unmapped",
+    "key-unmapped", "shared-dir-split",
 )
 MAX_SCANNED_FILE = 256 * 1024
 SCHEME_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "redis": 6379, "postgres": 5432,
@@ -254,6 +256,7 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
                             if port not in served:
                                 add("port-not-served", sname, f"{n}:{port} but Service {n} serves {sorted(served)}")
 
+    claims_of_dir: dict[str, dict[str, str]] = {}  # a bind-mounted data directory -> service -> its claim
     for sname, svc in services.items():
         w = workloads.get(sname)
         if w is None:
@@ -298,8 +301,12 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
                 if not src.exists() or (src.is_dir() and not any(src.iterdir())):
                     if volume is None or "persistentVolumeClaim" not in volume:
                         add("data-not-on-pvc", sname, f"data path {src} at {target}")
+                    else:
+                        claims_of_dir.setdefault(str(src.resolve()), {})[sname] = \
+                            volume["persistentVolumeClaim"]["claimName"]
                     continue
                 if volume is not None and "persistentVolumeClaim" in volume and warned_mount:
+                    claims_of_dir.setdefault(str(src.resolve()), {})[sname] = volume["persistentVolumeClaim"]["claimName"]
                     continue  # a data directory, or too big for a ConfigMap: a claim, with a warning
                 if volume is None or "configMap" not in volume:
                     add("file-not-in-chart", sname, f"{src} at {target} is not mounted from the chart")
@@ -370,6 +377,11 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
                 add("key-unmapped", sname, f"{key} is neither mapped nor warned about")
 
     # depends_on: one-shots are Jobs their dependents wait for; other dependencies are waited on.
+    # One directory several services mount is one volume in compose: one claim here.
+    for directory, by_service in sorted(claims_of_dir.items()):
+        if len(set(by_service.values())) > 1:
+            add("shared-dir-split", ",".join(sorted(by_service)), f"{directory} is {len(set(by_service.values()))} "
+                f"claims ({', '.join(sorted(set(by_service.values())))}); compose shares one directory")
     oneshots = {dep for svc in services.values() for dep, spec in (svc.get("depends_on") or {}).items()
                 if (spec or {}).get("condition") == "service_completed_successfully"}
     for dep in sorted(oneshots & set(workloads)):
