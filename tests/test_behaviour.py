@@ -155,9 +155,12 @@ def test_a_shared_directory_is_one_claim(compose_binary: Path, tmp_path: Path) -
     docs = template(tmp_path / "chart")
     claims = {v["persistentVolumeClaim"]["claimName"] for d in docs if d["kind"] == "Deployment"
               for v in d["spec"]["template"]["spec"]["volumes"] if "persistentVolumeClaim" in v}
-    assert claims == {"rel-shared-dirs-bind-scheduler-opt-airflow-logs", "rel-shared-dirs-bind-scheduler-opt-airflow-plugins"}
-    pvcs = [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
-    assert len(pvcs) == 2 and all(p["spec"]["accessModes"] == ["ReadWriteMany"] for p in pvcs)
+    assert claims == {"rel-shared-dirs-bind-scheduler-opt-airflow-logs", "rel-shared-dirs-bind-scheduler-opt-airflow-plugins",
+                      "rel-shared-dirs-bind-scheduler-opt-airflow-config"}
+    modes = {p["metadata"]["name"]: p["spec"]["accessModes"] for p in docs if p["kind"] == "PersistentVolumeClaim"}
+    assert modes == {"rel-shared-dirs-bind-scheduler-opt-airflow-logs": ["ReadWriteMany"],
+                     "rel-shared-dirs-bind-scheduler-opt-airflow-plugins": ["ReadWriteMany"],
+                     "rel-shared-dirs-bind-scheduler-opt-airflow-config": ["ReadWriteOnce"]}
     folder = Path(converted.project.working_dir)
     assert check(doc, docs, folder, converted.chart.warnings)[0] == []
     # the oracle sees a split: give the worker a claim of its own
@@ -167,3 +170,10 @@ def test_a_shared_directory_is_one_claim(compose_binary: Path, tmp_path: Path) -
             v["persistentVolumeClaim"]["claimName"] = "rel-shared-dirs-bind-worker-opt-airflow-logs"
     assert {(f.kind, f.service) for f in check(doc, docs, folder, converted.chart.warnings)[0]} == {
         ("shared-dir-split", "scheduler,webserver,worker")}
+    # ... and a user's path left without a claim
+    scheduler = next(d for d in docs if d["metadata"]["name"].endswith("-scheduler"))
+    for v in scheduler["spec"]["template"]["spec"]["volumes"]:
+        if v.get("persistentVolumeClaim", {}).get("claimName", "").endswith("-config"):
+            v.pop("persistentVolumeClaim")
+            v["emptyDir"] = {}
+    assert ("user-path-dropped", "scheduler") in {(f.kind, f.service) for f in check(doc, docs, folder, [])[0]}

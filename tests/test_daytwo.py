@@ -105,9 +105,17 @@ def test_every_kind_is_detected(tmp_path: Path) -> None:
         if doc["kind"] == "NetworkPolicy":
             for rule in doc["spec"].get("ingress") or []:
                 rule.pop("from", None)  # every source, on the network's (unpublished) ports
+
     kinds = {f.kind for f in release_findings(broken, chart.project.data)}
     assert kinds == {"service-links", "no-checksum", "recreate-without-null", "runner-unserved", "gpu-cpu-image",
                      "open-network-policy"}
+    data = convert([FIXTURES / "shared-dirs" / "compose.yaml"], tmp_path / "data")
+    unkept = template(data.path)
+    for doc in unkept:
+        if doc["kind"] == "PersistentVolumeClaim":
+            doc["metadata"].pop("annotations")
+    assert {f.kind for f in release_findings(unkept, data.project.data)} == {"pvc-not-kept"}
+    kinds.add("pvc-not-kept")
     assert release_findings(docs, chart.project.data) == []
     moved = copy.deepcopy(docs)
     for doc in moved:

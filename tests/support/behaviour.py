@@ -17,7 +17,9 @@ Output: one Finding per thing a cluster would run differently from compose, by k
 - probe-timing: a healthcheck's interval, timeout or retries not carried over;
 - key-unmapped: a compose key with no Kubernetes equivalent that bridge did not warn about;
 - shared-dir-split: a directory several services bind-mount as data is more than one claim (compose
-  shares one directory).
+  shares one directory);
+- user-path-dropped: a bind mount of the user's own path outside the project (`~/.flowise`) is not on a
+  claim (only the host's own paths may be left to hostPath).
 
 Names Kubernetes cannot hold are not findings when bridge warned about them (they are listed as
 `warned-name` in the report). The checks read manifests the way the API server and kubelet would;
@@ -39,7 +41,7 @@ from bridge.units import duration_seconds, parse_duration
 FINDING_KINDS = (
     "unresolved-name", "port-not-served", "file-not-in-chart", "data-not-on-pvc", "oneshot-not-job",
     "dependent-not-gated", "dependency-not-gated", "env-differs", "command-differs", "probe-timing",
-    "key-unmapped", "shared-dir-split",
+    "key-unmapped", "shared-dir-split", "user-path-dropped",
 )
 MAX_SCANNED_FILE = 256 * 1024
 SCHEME_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "redis": 6379, "postgres": 5432,
@@ -175,6 +177,16 @@ def _texts(svc: dict, project_dir: Path) -> list[str]:
     return [unescape(t) for t in texts]
 
 
+# Paths of the host itself, as Docker users bind them; any other path is the user's.
+HOST_PREFIXES = ("/proc", "/sys", "/dev", "/run", "/var/run", "/var/log", "/var/lib/docker", "/etc", "/lib/modules",
+                 "/usr/share/zoneinfo", "/tmp/.X11-unix", "/boot")
+
+
+def _host_path(path: Path) -> bool:
+    text = str(path)
+    return text == "/" or any(text == p or text.startswith(p + "/") for p in HOST_PREFIXES)
+
+
 def _inside(path: Path, project_dir: Path) -> bool:
     try:
         resolved, root = path.resolve(), project_dir.resolve()
@@ -296,6 +308,8 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
             elif vol.get("type") == "bind":
                 src = Path(str(vol.get("source") or ""))
                 if not _inside(src, project_dir):
+                    if not _host_path(src) and (volume is None or "persistentVolumeClaim" not in volume):
+                        add("user-path-dropped", sname, f"{src} at {target} is the user's data, not on a claim")
                     continue  # a host path: hostPath on request, warned otherwise
                 warned_mount = any(f"bind mount {src} -> {target}" in w for w in warnings)
                 if not src.exists() or (src.is_dir() and not any(src.iterdir())):

@@ -17,7 +17,9 @@ releases installed beside each other, and reports one Finding per thing that wou
 - runner-unserved: the runner on Docker's `docker/model-runner` image is probed on, or fed with,
   something that image does not serve (only `GET /engines/status`, `GET /models[/NAME]`; no `MODELS`
   variable), or nothing pulls its models;
-- gpu-cpu-image: a runner with a GPU limit on a CPU image, or without a toleration for the GPU taint.
+- gpu-cpu-image: a runner with a GPU limit on a CPU image, or without a toleration for the GPU taint;
+- pvc-not-kept: a claim holding compose data (a named volume or a bind-mounted data path) that
+  `helm uninstall` would delete (no `helm.sh/resource-policy: keep`; `docker compose down` keeps them).
 
 It shares nothing with bridge's code: it reads manifests as the cluster would.
 """
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 KINDS = ("immutable-field", "recreate-without-null", "name-collision", "service-links", "no-checksum",
-         "open-network-policy", "runner-unserved", "gpu-cpu-image")
+         "open-network-policy", "runner-unserved", "gpu-cpu-image", "pvc-not-kept")
 WORKLOADS = ("Deployment", "DaemonSet", "StatefulSet", "Job")
 STATEFULSET_MUTABLE = {"replicas", "template", "updateStrategy", "ordinals", "persistentVolumeClaimRetentionPolicy",
                        "minReadySeconds"}
@@ -169,6 +171,11 @@ def release_findings(docs: list[dict], compose: dict | None = None) -> list[Find
                         if extra:
                             out.append(Finding("open-network-policy", _ident(policy),
                                                f"{service}: port {sorted(extra)} open to every source, not published"))
+    for claim in (d for d in docs if d["kind"] == "PersistentVolumeClaim"):
+        component = claim["metadata"].get("labels", {}).get("app.kubernetes.io/component", "")
+        kept = (claim["metadata"].get("annotations") or {}).get("helm.sh/resource-policy") == "keep"
+        if component.startswith(("data-", "bind-")) and not kept:
+            out.append(Finding("pvc-not-kept", _ident(claim), "helm uninstall deletes the app's data"))
     out += runner_findings(docs)
     return sorted(set(out))
 
