@@ -123,8 +123,9 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
     values["persistence"] = persistence
     comments[("persistence",)] = (
         "Named compose volumes, and bind-mounted data paths (\"<service>:<target>\"), one PersistentVolumeClaim\n"
-        "each. storageClass \"\" uses the cluster default; existingClaim uses a claim you created;\n"
-        "enabled: false uses an emptyDir instead."
+        "each, kept by helm uninstall. storageClass \"\" uses the cluster default; existingClaim uses a claim you\n"
+        "created; enabled: false uses an emptyDir instead; subPath: the folder inside the claim the data lives in\n"
+        "(\"data\": a fresh volume's root holds lost+found; \"\": the root, where releases converted earlier keep it)."
     )
     secrets, values["secrets"] = file_objects("secrets", data, unique_labels(list(data.get("secrets") or {}), "secrets"),
                                               project, files, warnings, embed_secrets)

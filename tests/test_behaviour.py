@@ -122,6 +122,11 @@ def test_oracle_sees_what_a_cluster_would_break(runtime_app: tuple) -> None:
                 v["emptyDir"] = {}
     assert ("data-not-on-pvc", "database") in _kinds(runtime_app, data_on_emptydir)
 
+    def claim_at_root(docs: list[dict], _: list) -> None:
+        for mount in _workload(docs, "database")["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]:
+            mount.pop("subPath", None)
+    assert ("claim-at-root", "database") in _kinds(runtime_app, claim_at_root)
+
     def job_as_deployment(docs: list[dict], _: list) -> None:
         _workload(docs, "migrate")["kind"] = "Deployment"
     assert ("oneshot-not-job", "migrate") in _kinds(runtime_app, job_as_deployment)

@@ -520,3 +520,20 @@ def test_an_installed_package_writes_the_same_chart(tmp_path: Path) -> None:
         chart = tmp_path / name / "chart"
         charts[name] = {p.relative_to(chart): p.read_bytes() for p in chart.rglob("*") if p.is_file()}
     assert charts["installed"] == charts["checkout"]
+
+
+def test_claims_keep_data_off_the_volume_root(tmp_path: Path) -> None:
+    """A fresh block volume's root holds lost+found: the data goes into a folder of the claim (values
+    persistence.<volume>.subPath), compose's own `subpath` below it; an external volume as it is."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  db:\n    image: postgres:16\n    volumes:\n      - pg:/var/lib/postgresql/data\n"
+        "      - type: volume\n        source: pg\n        target: /backup\n        volume: {subpath: backups}\n"
+        "      - old:/old\nvolumes:\n  pg: {}\n  old: {external: true}\n")
+    out = tmp_path / "chart"
+    convert(out, str(tmp_path / "compose.yaml"))
+    mounts = {m["mountPath"]: m.get("subPath") for m in
+              one(template(out), "Deployment", "-db")["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]}
+    assert mounts == {"/var/lib/postgresql/data": "data", "/backup": "data/backups", "/old": None}
+    mounts = {m["mountPath"]: m.get("subPath") for m in one(template(out, values={"persistence.pg.subPath": ""}),
+              "Deployment", "-db")["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]}
+    assert mounts == {"/var/lib/postgresql/data": None, "/backup": "backups", "/old": None}

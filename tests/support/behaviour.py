@@ -18,6 +18,8 @@ Output: one Finding per thing a cluster would run differently from compose, by k
 - key-unmapped: a compose key with no Kubernetes equivalent that bridge did not warn about;
 - shared-dir-split: a directory several services bind-mount as data is more than one claim (compose
   shares one directory);
+- claim-at-root: a claim mounted at a data directory by its root (a fresh cloud volume's root holds
+  lost+found, which databases refuse to initialise over);
 - user-path-dropped: a bind mount of the user's own path outside the project (`~/.flowise`) is not on a
   claim (only the host's own paths may be left to hostPath).
 
@@ -41,7 +43,7 @@ from bridge.units import duration_seconds, parse_duration
 FINDING_KINDS = (
     "unresolved-name", "port-not-served", "file-not-in-chart", "data-not-on-pvc", "oneshot-not-job",
     "dependent-not-gated", "dependency-not-gated", "env-differs", "command-differs", "probe-timing",
-    "key-unmapped", "shared-dir-split", "user-path-dropped",
+    "key-unmapped", "shared-dir-split", "user-path-dropped", "claim-at-root",
 )
 MAX_SCANNED_FILE = 256 * 1024
 SCHEME_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "redis": 6379, "postgres": 5432,
@@ -303,8 +305,12 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
             volume = volumes.get(mount["name"]) if mount else None
             seen[f"{vol.get('type')} mounts"] += 1
             if vol.get("type") == "volume" and vol.get("source"):
+                external = ((project.get("volumes") or {}).get(vol["source"]) or {}).get("external")
                 if volume is None or "persistentVolumeClaim" not in volume:
                     add("data-not-on-pvc", sname, f"volume {vol['source']} at {target}")
+                elif not (mount or {}).get("subPath") and not external:
+                    add("claim-at-root", sname, f"volume {vol['source']} at {target}: a fresh volume's lost+found "
+                                                f"is in the data directory")
             elif vol.get("type") == "bind":
                 src = Path(str(vol.get("source") or ""))
                 if not _inside(src, project_dir):
@@ -318,6 +324,8 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
                     else:
                         claims_of_dir.setdefault(str(src.resolve()), {})[sname] = \
                             volume["persistentVolumeClaim"]["claimName"]
+                        if not (mount or {}).get("subPath"):
+                            add("claim-at-root", sname, f"data path {src} at {target}: lost+found in it")
                     continue
                 if volume is not None and "persistentVolumeClaim" in volume and warned_mount:
                     claims_of_dir.setdefault(str(src.resolve()), {})[sname] = volume["persistentVolumeClaim"]["claimName"]
