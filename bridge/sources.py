@@ -10,6 +10,7 @@ outright.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
@@ -19,6 +20,7 @@ HOST_PATHS = (*SYSTEM, Path("/run"), Path("/var/run"), Path("/var/log"), Path("/
               Path("/lib/modules"), Path("/usr/share/zoneinfo"), Path("/tmp/.X11-unix"), Path("/boot"))
 
 
+@functools.lru_cache(maxsize=64)  # asked for every bind mount, env file and config of a project
 def content_root(project_dir: str) -> Path:
     """The git work tree that holds the project directory, else the directory itself (resolved)."""
     start = Path(project_dir).resolve()

@@ -3,8 +3,8 @@
 
 Bind mounts are planned as `docker compose up` would see them:
 
-- A file or directory of the project (under the compose project directory) is configuration the app
-  reads (`./nginx.conf`, `./kong.yml`, init SQL): its bytes go into the chart (`files/mounts/`) and a
+- A file or directory of the project's tree (sources.content_root: its git work tree, else its folder)
+  is configuration the app reads (`./nginx.conf`, `./kong.yml`, init SQL): its bytes go into the chart (`files/mounts/`) and a
   ConfigMap mounted at the target (`subPath` for a file, `items` keeping the tree for a directory).
   Over the 1 MiB a ConfigMap holds, it is a warning and a PVC.
 - A project path that does not exist yet (compose creates it), an empty directory, or a directory
