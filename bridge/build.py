@@ -19,10 +19,14 @@ from .errors import BridgeError
 from .loader import Project
 from .model import Chart, Context, ServiceModel, Warnings
 from .naming import unique_labels, values_key
+from .secrets import keys_holding, secret_values
 
 # The waits resolve names and read Job status with curl: it resolves through libc, which applies the
 # pod's DNS search path (busybox's own nslookup, since 1.29, does not, so short names never resolve).
 WAIT_IMAGE = "curlimages/curl:8.10.1"
+# The seed containers run their commands with this image's /bin/busybox, copied into the pod: Docker's
+# official busybox images are statically linked, so it runs inside any service image (distroless too).
+SEED_IMAGE = "busybox:1.37.0-musl"
 
 
 def build_chart(
@@ -75,6 +79,14 @@ def _chart_settings(values: dict[str, Any], comments: dict[tuple, str]) -> None:
         "volumes when enabled (single-node clusters only); otherwise they are not mounted (project files are\n"
         "ConfigMaps, data paths claims, either way)."
     )
+    values["seedVolumes"] = {"enabled": True, "image": SEED_IMAGE}
+    comments[("seedVolumes",)] = (
+        "Docker's copy-up for new volumes: before a pod starts, an init container from the service's own image\n"
+        "(as root, with only CHOWN, DAC_OVERRIDE, FOWNER, FSETID) copies the image's content at each claim's mount\n"
+        "path into the claim when it is empty, with its owner and mode, so non-root images can write a fresh\n"
+        "volume and find the defaults they ship. A claim holding anything is left alone. Off per volume with\n"
+        "persistence.<volume>.seed: false (pre-provisioned volumes), or here; skipped when podSecurity is\n"
+        "restricted (it runs as root). image: any image with a static /bin/busybox.")
     values["networkPolicies"] = {"enabled": True}
     comments[("networkPolicies",)] = (
         "One NetworkPolicy per compose network: pods accept traffic from pods on a shared network and,\n"
@@ -125,7 +137,8 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
         "Named compose volumes, and bind-mounted data paths (\"<service>:<target>\"), one PersistentVolumeClaim\n"
         "each, kept by helm uninstall. storageClass \"\" uses the cluster default; existingClaim uses a claim you\n"
         "created; enabled: false uses an emptyDir instead; subPath: the folder inside the claim the data lives in\n"
-        "(\"data\": a fresh volume's root holds lost+found; \"\": the root, where releases converted earlier keep it)."
+        "(\"data\": a fresh volume's root holds lost+found; \"\": the root, where releases converted earlier keep it);\n"
+        "seed: copy the image's content into the claim when it is empty (seedVolumes)."
     )
     secrets, values["secrets"] = file_objects("secrets", data, unique_labels(list(data.get("secrets") or {}), "secrets"),
                                               project, files, warnings, embed_secrets)
@@ -148,14 +161,28 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
         referenced_ports=referenced_ports(services, project.working_dir),
         claimed_volumes={c["key"] for c in claims}, secrets=secrets, configs=configs, files=files,
         persistence=persistence, claims=claims, warnings=warnings,
+        secret_values=secret_values(project.interpolated, [s.get("environment") or {} for s in services.values()]),
     )
     service_models: list[ServiceModel] = []
+    from_env = secret_values(project.interpolated, [])
     for sname in sorted(services):
         service = build_service(sname, services[sname], ctx)
+        for key in keys_holding(service.values, from_env):
+            warnings.add(f"service {sname}: {key} holds the value of a secret variable from .env or the environment; "
+                         f"it stays in values.yaml (use the variable inside the container, e.g. $$VAR, instead)")
         values[service.key] = service.values
         comments[(service.key,)] = f"compose service `{sname}`"
         service_models.append(service)
     _join_pods(service_models, ctx.sidecar_roots)
+    values["envSecrets"] = {"existingSecret": "", "values": dict(ctx.env_secrets) if embed_secrets else {}}
+    comments[("envSecrets",)] = (
+        "Environment variables secret by name (PASSWORD, SECRET, TOKEN, KEY, PASS, CREDENTIAL) or holding such a\n"
+        "value, from .env and the environment at convert time. Their values are not in the chart: bridge convert\n"
+        "wrote them to <chart>-secret-values.yaml beside it; pass that file with -f (values: key -> value, keys\n"
+        "<service>.<VARIABLE>), or name a Secret you created with those keys in existingSecret.")
+    if embed_secrets and ctx.env_secrets:
+        warnings.add(f"--embed-secrets: {len(ctx.env_secrets)} secret environment values are written into the "
+                     f"chart's values.yaml (envSecrets.values); keep the chart private")
 
     members: dict[str, list[str]] = {}
     for sname in sorted(services):
@@ -180,6 +207,8 @@ def _build(project: Project, chart_name: str | None, chart_version: str, app_ver
         warnings=warnings + list(project.warnings),
         models=[{"ref": r} for r in runner["models"]],
         working_dir=project.working_dir,
+        env_secrets=dict(ctx.env_secrets),
+        embed_secrets=embed_secrets,
     )
 
 

@@ -101,7 +101,7 @@ def run_convert(args: argparse.Namespace, usage: argparse.ArgumentParser) -> Non
     from .render import render_chart
     from .secrets import install_info
     from .versioning import check_chart_name, check_chart_version
-    from .writer import compare_chart, write_chart
+    from .writer import compare_chart, write_chart, write_secret_values
 
     files = [args.compose_file, *args.files] if args.compose_file else list(args.files)
     for value, check_value, flag in ((args.chart_version, check_chart_version, "--chart-version"),
@@ -132,6 +132,9 @@ def run_convert(args: argparse.Namespace, usage: argparse.ArgumentParser) -> Non
     rendered = render_chart(chart, overrides, chart_dir, os.getcwd())
     check_limits(chart, rendered, project)
     write_chart(rendered, dest)
+    secret_file = None
+    if chart.env_secrets and not args.embed_secrets:
+        secret_file = write_secret_values(chart.env_secrets, dest)
     if not args.quiet:
         for warning in chart.warnings:
             _echo(f"bridge: warning: {warning}", err=True)
@@ -139,7 +142,10 @@ def run_convert(args: argparse.Namespace, usage: argparse.ArgumentParser) -> Non
             (len(chart.services), "service"), (len(chart.volumes), "volume"), (len(chart.models), "model")))
         _echo(f"wrote {dest}/ ({_count(len(rendered), 'file')}: {counts})")
         info = install_info(chart, chart_dir, os.getcwd())
-        if info["values"]:
+        if secret_file is not None:
+            _echo(f"bridge: warning: wrote {len(chart.env_secrets)} secret environment values to {secret_file} "
+                  f"(beside the chart, not in it): keep it out of version control", err=True)
+        if info["values"] or secret_file is not None:
             _echo("install it with (secret contents are supplied at install time, not kept in the chart):")
         else:
             _echo("install it with:")

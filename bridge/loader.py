@@ -49,6 +49,9 @@ class Project:
     environment: dict[str, str]
     positions: list[Positions]
     warnings: list[str] = field(default_factory=list)
+    # Variables the compose files interpolated, with the values they had (.env, --env-file, environment):
+    # the chart keeps those whose names say secret out of values.yaml (bridge/secrets.py).
+    interpolated: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -151,6 +154,30 @@ def project_environment(working_dir: str, opts: Options, environ: Mapping[str, s
     return env
 
 
+class _Recorded(Mapping[str, str]):
+    """The interpolation environment, noting each variable a compose file uses that has a value."""
+
+    def __init__(self, env: Mapping[str, str], used: dict[str, str]) -> None:
+        self.env, self.used = env, used
+
+    def __getitem__(self, name: str) -> str:
+        value = self.env[name]
+        self.used[name] = value
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        if name in self.env:
+            self.used[str(name)] = self.env[str(name)]
+            return True
+        return False
+
+    def __iter__(self):  # noqa: ANN204 - Mapping's protocol
+        return iter(self.env)
+
+    def __len__(self) -> int:
+        return len(self.env)
+
+
 class _Loader:
     def __init__(self, opts: Options, environ: Mapping[str, str], cwd: str) -> None:
         self.opts = opts
@@ -160,6 +187,7 @@ class _Loader:
         self.warnings: list[str] = []
         self._cache: dict[tuple[str, str], dict] = {}
         self._parsed: dict[str, tuple[list, Positions]] = {}
+        self.interpolated: dict[str, str] = {}
 
     def parse(self, path: Path) -> tuple[list, Positions]:
         """Each file is parsed once per load (the project name pre-pass reuses it)."""
@@ -192,7 +220,7 @@ class _Loader:
                 self.warnings.append(f"{display}: the attribute `version` is obsolete, it will be ignored, "
                                      f"please remove it to avoid potential confusion")
             if self.opts.interpolate:
-                doc = interpolate_tree(doc, env, display, positions, self.missing)
+                doc = interpolate_tree(doc, _Recorded(env, self.interpolated), display, positions, self.missing)
             ctx = Ctx(display, base, positions)
             doc = canonical_document(doc, ctx)
             doc = self.apply_extends(doc, ctx, env, path)
@@ -409,7 +437,8 @@ def load(opts: Options) -> Project:
     data = apply_profiles(data, profiles)
     data = loader.resolve_env_files(data, env, working_dir)
     data = finalize(data, pname)
-    project = Project(data, working_dir, [str(p) for p in paths], env, loader.positions, loader.warnings)
+    project = Project(data, working_dir, [str(p) for p in paths], env, loader.positions, loader.warnings,
+                      dict(sorted(loader.interpolated.items())))
     check_project(data, project.locate)
     return project
 

@@ -105,6 +105,8 @@ class Context:
     warnings: Warnings
     # bind-mounted data directories: real path -> (persistence key, claim component) of their one claim
     bind_claims: dict[str, tuple[str, str]] = field(default_factory=dict)
+    secret_values: frozenset[str] = frozenset()  # values secret wherever they appear (secrets.py)
+    env_secrets: dict[str, str] = field(default_factory=dict)  # Secret key -> value of secret environment entries
 
 
 @dataclass
@@ -127,6 +129,8 @@ class Chart:
     warnings: list[str]
     models: list[dict]
     working_dir: str = "."
+    env_secrets: dict[str, str] = field(default_factory=dict)  # Secret key -> value, for the secret values file
+    embed_secrets: bool = False
 
     @property
     def install_values(self) -> list[InstallValue]:

@@ -15,6 +15,7 @@ RESERVED_VALUES_KEYS = {
     "global", "modelRunner", "persistence", "secrets", "configs", "networkPolicies", "serviceAliases",
     "hostPath", "waitForDependencies", "imagePullSecrets", "nameOverride", "fullnameOverride",
     "commonLabels", "commonAnnotations", "podSecurityContext", "serviceAccount", "podSecurity", "tests",
+    "seedVolumes", "envSecrets",
 }
 
 

@@ -41,11 +41,12 @@ GLOBAL_TEMPLATES = {
     "model-runner-pull-job.yaml.j2": "templates/model-runner-pull-job.yaml",
     "job-waiter-rbac.yaml.j2": "templates/job-waiter-rbac.yaml",
     "scripts-configmap.yaml.j2": "templates/scripts-configmap.yaml",
+    "env-secret.yaml.j2": "templates/env-secret.yaml",
     "serviceaccount.yaml.j2": "templates/serviceaccount.yaml",
     "test-services.yaml.j2": "templates/tests/test-services.yaml",
 }
 # Files copied into every chart as they are (templates/files/ -> files/scripts/).
-SCRIPTS = ("wait-ready.sh", "wait-completed.sh", "wait-models.sh", "pull-models.sh", "test-services.sh")
+SCRIPTS = ("wait-ready.sh", "wait-completed.sh", "wait-models.sh", "pull-models.sh", "test-services.sh", "seed-volume.sh")
 SERVICE_TEMPLATES = {
     "workload.yaml.j2": "templates/{svc}-{kind}.yaml",
     "service.yaml.j2": "templates/{svc}-service.yaml",
@@ -140,7 +141,10 @@ def chart_files_of(chart: Chart, svc: ServiceModel) -> list[str]:
                 out.append(SECRET_TEMPLATE[1].format(name=m["subPath"]))
             elif m["type"] == "configMap" and (m["source"], "configMap") in rendered:
                 out.append(CONFIG_TEMPLATE[1].format(name=m["subPath"]))
-    if svc.pod_waits or svc.pod_models:
+        if container.values.get("secretEnv"):
+            out.append(GLOBAL_TEMPLATES["env-secret.yaml.j2"])
+    seeded = any(m["type"] == "persistentVolumeClaim" and not m.get("readOnly") for m in svc.pod_volumes)
+    if svc.pod_waits or svc.pod_models or seeded:
         out.append(GLOBAL_TEMPLATES["scripts-configmap.yaml.j2"])
     if svc.pod_models:
         out.append(GLOBAL_TEMPLATES["model-runner-pull-configmap.yaml.j2"])

@@ -31,6 +31,8 @@ def values_schema(chart: Chart) -> dict:
             "image": {"type": "string", "minLength": 1},
             "timeoutSeconds": {"type": "integer", "minimum": 1},
         }),
+        "seedVolumes": obj({"enabled": {"type": "boolean"}, "image": {"type": "string", "minLength": 1}}),
+        "envSecrets": obj({"existingSecret": {"type": "string"}, "values": STR_MAP}),
         "persistence": obj(dict.fromkeys(chart.values["persistence"], VOLUME_SCHEMA)),
         "secrets": secrets_schema(list(chart.values["secrets"])),
         "configs": configs_schema(list(chart.values["configs"])),

@@ -66,9 +66,12 @@ def install_value(name: str, spec: dict) -> InstallValue | None:
     return None
 
 
-def install_command(release: str, chart_dir: str, values: list[InstallValue], base: str | None = None) -> str:
+def install_command(release: str, chart_dir: str, values: list[InstallValue], base: str | None = None,
+                    values_file: str | None = None) -> str:
     """The `helm install` command line for a chart, with every value it requires."""
     parts = ["helm", "install", shlex.quote(release), shlex.quote(chart_dir)]
+    if values_file:
+        parts += ["-f", shlex.quote(values_file)]
     parts += [v.argument(base) for v in values]
     return " ".join(parts)
 def install_info(chart: Chart, chart_dir: str | None = None, base: str | None = None) -> dict[str, Any]:
@@ -81,6 +84,59 @@ def install_info(chart: Chart, chart_dir: str | None = None, base: str | None = 
     base = base or chart.working_dir
     values = chart.install_values
     release = dns_label(chart.project, 53)
-    return {"command": install_command(release, chart_dir, values, base), "values": values, "base": base}
+    values_file = f"{chart_dir.rstrip('/')}-secret-values.yaml" if chart.env_secrets and not chart.embed_secrets else None
+    return {"command": install_command(release, chart_dir, values, base, values_file), "values": values,
+            "base": base, "values_file": values_file}
 
 
+
+
+# Environment secrets. Most apps keep their passwords in variables interpolated from `.env`
+# (`POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}`), not in compose `secrets:`. A variable whose name says
+# secret goes into a Secret the chart references with secretKeyRef, its value into a values file written
+# beside the chart (never inside it), so values.yaml holds no password. A false positive costs one more
+# install value, a false negative leaks a password: the names match generously.
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|PASS|CREDENTIAL", re.IGNORECASE)
+# Values too common to point at a secret when they appear inside another variable (`AUTH_TOKEN_ENABLED: true`).
+_COMMON = {"true", "false", "yes", "no", "on", "off", "null", "none"}
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+def secret_values(interpolated: dict[str, str], environments: list[dict[str, Any]]) -> frozenset[str]:
+    """Values that are secret wherever they appear: of the secret-named variables the compose files
+    interpolated, and of the secret-named entries of every service's environment."""
+    found = {v for k, v in interpolated.items() if is_secret_name(k)}
+    for env in environments:
+        found |= {str(v) for k, v in env.items() if v is not None and is_secret_name(k)}
+    return frozenset(v for v in found if len(v) >= 4 and v.lower() not in _COMMON and not v.isdigit())
+
+
+def is_secret_env(name: str, value: str, secrets: frozenset[str]) -> bool:
+    """An environment entry is secret by its name, or when its value holds a secret value
+    (`DATABASE_URL: postgres://app:${DB_PASS}@db/app`)."""
+    return is_secret_name(name) or any(s in value for s in secrets)
+
+
+def secret_values_path(dest: Any) -> Any:
+    """Where `bridge convert -o DIR` writes the secret values: beside the chart, `DIR-secret-values.yaml`."""
+    return dest.parent / f"{dest.name}-secret-values.yaml"
+
+
+def keys_holding(values: dict[str, Any], secrets: frozenset[str]) -> list[str]:
+    """Top-level keys of a service's values (its environment aside) whose strings hold a secret value:
+    a healthcheck or command that spells out a password from `.env` stays in values.yaml."""
+    def holds(value: Any) -> bool:
+        if isinstance(value, str):
+            return any(s in value for s in secrets)
+        if isinstance(value, dict):
+            return any(holds(v) for v in value.values())
+        if isinstance(value, list):
+            return any(holds(v) for v in value)
+        return False
+
+    if not secrets:
+        return []
+    return [k for k, v in values.items() if k not in ("env", "secretEnv") and holds(v)]

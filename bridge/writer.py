@@ -81,3 +81,23 @@ def compare_chart(files: dict[str, bytes], dest: Path) -> list[str]:
         elif files[rel] != existing[rel]:
             problems.append(f"changed: {rel}")
     return problems
+
+
+def write_secret_values(env_secrets: dict[str, str], dest: Path) -> Path:
+    """The secret environment values as a Helm values file beside the chart at `dest` (never inside it:
+    the chart gets committed and published), readable by its owner only, written atomically."""
+    from .encode import to_yaml
+    from .secrets import secret_values_path
+
+    path = secret_values_path(dest.resolve())
+    text = ("# Secret environment values of the chart beside this file (from .env and the environment when\n"
+            "# bridge convert ran). Pass it to helm install/upgrade with -f. Keep it out of version control.\n"
+            + to_yaml({"envSecrets": {"values": dict(sorted(env_secrets.items()))}}) + "\n")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BridgeError(f"cannot write the secret values: {exc}") from None
+    return path

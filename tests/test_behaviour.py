@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from behaviour import check, kubelet_expand
+import yaml
+from behaviour import check, kubelet_expand, values_findings
 from chartcheck import template
 from conftest import CORPUS, FIXTURES, ROOT, corpus_files
 from oracle import oracle_env, run_oracle
@@ -37,7 +38,8 @@ def run_app(files: list[Path], binary: Path, out: Path, env: dict[str, str], sta
         return None
     converted = convert(files, out, environ=env, cwd=files[0].parent)
     project, chart = converted.project, converted.chart
-    return check(doc, template(out), Path(project.working_dir), chart.warnings, stats)
+    findings, warned = check(doc, template(out), Path(project.working_dir), chart.warnings, stats)
+    return findings + values_findings(yaml.safe_load((out / "values.yaml").read_text())), warned
 
 
 def test_kubelet_expansion() -> None:
@@ -127,6 +129,18 @@ def test_oracle_sees_what_a_cluster_would_break(runtime_app: tuple) -> None:
             mount.pop("subPath", None)
     assert ("claim-at-root", "database") in _kinds(runtime_app, claim_at_root)
 
+    def password_in_chart(docs: list[dict], _: list) -> None:
+        for e in _workload(docs, "database")["spec"]["template"]["spec"]["containers"][0]["env"]:
+            if "valueFrom" in e:
+                e.pop("valueFrom")
+                e["value"] = "secret"
+    assert ("secret-in-values", "database") in _kinds(runtime_app, password_in_chart)
+
+    def no_copy_up(docs: list[dict], _: list) -> None:
+        pod = _workload(docs, "database")["spec"]["template"]["spec"]
+        pod["initContainers"] = [c for c in pod["initContainers"] if not c["name"].startswith("seed")]
+    assert ("claim-not-writable", "database") in _kinds(runtime_app, no_copy_up)
+
     def job_as_deployment(docs: list[dict], _: list) -> None:
         _workload(docs, "migrate")["kind"] = "Deployment"
     assert ("oneshot-not-job", "migrate") in _kinds(runtime_app, job_as_deployment)
@@ -138,7 +152,8 @@ def test_oracle_sees_what_a_cluster_would_break(runtime_app: tuple) -> None:
     def unescaped(docs: list[dict], _: list) -> None:
         c = _workload(docs, "app")["spec"]["template"]["spec"]["containers"][0]
         for e in c["env"]:
-            e["value"] = e["value"].replace("$$", "$")
+            if "value" in e:
+                e["value"] = e["value"].replace("$$", "$")
         c["args"] = [a.replace("$$", "$") for a in c["args"]]
     assert {("env-differs", "app"), ("command-differs", "app")} <= _kinds(runtime_app, unescaped)
 
@@ -182,3 +197,12 @@ def test_a_shared_directory_is_one_claim(compose_binary: Path, tmp_path: Path) -
             v.pop("persistentVolumeClaim")
             v["emptyDir"] = {}
     assert ("user-path-dropped", "scheduler") in {(f.kind, f.service) for f in check(doc, docs, folder, [])[0]}
+
+
+def test_embedded_secrets_are_secret_in_values(tmp_path: Path) -> None:
+    """--embed-secrets writes the passwords into values.yaml, as asked: the oracle names them."""
+    convert(OWN["runtime"], tmp_path / "chart", environ=oracle_env(), embed_secrets=True)
+    values = yaml.safe_load((tmp_path / "chart" / "values.yaml").read_text())
+    assert ("secret-in-values", "envSecrets.values") in {(f.kind, f.service) for f in values_findings(values)}
+    convert(OWN["runtime"], tmp_path / "plain", environ=oracle_env())
+    assert values_findings(yaml.safe_load((tmp_path / "plain" / "values.yaml").read_text())) == []

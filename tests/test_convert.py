@@ -196,7 +196,7 @@ def test_printed_install_command_supplies_the_secrets(tmp_path: Path, monkeypatc
 def test_existing_secret_needs_no_content(sink: Path) -> None:
     docs = template(sink, secrets=False, values={
         "secrets.api-key.existingSecret": "mine", "secrets.db-password.existingSecret": "mine2",
-        "secrets.tls-cert.existingSecret": "mine3",
+        "secrets.tls-cert.existingSecret": "mine3", "envSecrets.existingSecret": "mine4",
     })
     assert not by_kind(docs, "Secret")
     pod = one(docs, "Deployment", "-web-app")["spec"]["template"]["spec"]
@@ -297,13 +297,14 @@ def test_labels_annotations(sink_docs: list[dict]) -> None:
 
 def test_depends_on_waits_for_service(sink_docs: list[dict]) -> None:
     api = one(sink_docs, "Deployment", "-api")["spec"]["template"]["spec"]
-    waits = {c["name"]: {e["name"]: e["value"] for e in c["env"]} for c in api["initContainers"]}
+    waits = {c["name"]: {e["name"]: e["value"] for e in c["env"]} for c in api["initContainers"]
+             if c["name"].startswith("wait-")}
     # db exposes no port and is still awaited: its headless Service resolves once it is ready.
     assert set(waits) == {"wait-for-cache", "wait-for-db"}
     assert waits["wait-for-db"] == {"HOST": "rel-kitchen-sink-db-headless", "WHAT": "db", "CONDITION": "started",
                                     "TIMEOUT": "300"}
     web = one(sink_docs, "Deployment", "-web-app")["spec"]["template"]["spec"]
-    (wait,) = web["initContainers"]
+    (wait,) = [c for c in web["initContainers"] if c["name"].startswith("wait-")]
     assert {e["name"]: e["value"] for e in wait["env"]}["CONDITION"] == "healthy"
     script = script_of(sink_docs, web, wait)
     assert 'curl -s -o /dev/null --max-time 2 "http://$HOST:55555/"' in script
@@ -370,7 +371,7 @@ def test_web_app_named_port_and_bind_mount(tmp_path: Path) -> None:
     c = dep["spec"]["template"]["spec"]["containers"][0]
     assert c["ports"] == [{"containerPort": 80, "name": "http", "protocol": "TCP"}]
     # ./html does not exist: compose would create it and keep what the app writes there, so a claim.
-    (vol,) = dep["spec"]["template"]["spec"]["volumes"]
+    (vol,) = [v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] not in ("seed-tools", "wait-scripts")]
     claim = one(docs, "PersistentVolumeClaim", "-bind-web-app-usr-share-nginx-html")
     assert vol == {"name": "bind-usr-share-nginx-html",
                    "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -178,3 +179,58 @@ def test_test_services_passes_on_open_ports_and_fails_on_closed_ones(runner: tup
     assert ok.returncode == 0 and ok.stdout == f"ok   runner: 127.0.0.1:{open_port} answers\n"
     bad = run("test-services.sh", {"TARGETS": f"runner=127.0.0.1:{open_port} db=127.0.0.1:1", "TIMEOUT": "5"})
     assert bad.returncode == 1 and "FAIL db: nothing answers on 127.0.0.1:1 (curl exit 7)" in bad.stdout
+
+
+AS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root, as the seed container has")
+
+
+@pytest.fixture
+def coreutils_as_busybox(tmp_path: Path) -> Path:
+    """Stands in for the static busybox the seed containers run: `$BB cmd args` runs the host's cmd."""
+    bb = tmp_path / "bb"
+    bb.write_text('#!/bin/sh\nexec "$@"\n')
+    bb.chmod(0o755)
+    return bb
+
+
+def _seed(bb: Path, *pairs: str, owner: str = "") -> str:
+    env = {"PATH": "/usr/bin:/bin", "BB": str(bb), **({"OWNER": owner} if owner else {})}
+    done = subprocess.run(["/bin/sh", str(FILES / "seed-volume.sh"), *pairs], env=env, capture_output=True,
+                          text=True, check=True)
+    return done.stdout
+
+
+@AS_ROOT
+def test_seed_copies_the_image_content_with_its_owner_into_an_empty_volume(coreutils_as_busybox: Path,
+                                                                          tmp_path: Path) -> None:
+    image = tmp_path / "image" / "usr" / "share" / "app" / "data"
+    (image / "plugins").mkdir(parents=True)
+    (image / "plugins" / "default.yml").write_text("x: 1\n")
+    (image / ".hidden").write_text("h")
+    for p in (image, image / "plugins", image / "plugins" / "default.yml"):
+        os.chown(p, 1000, 1000)
+    image.chmod(0o750)
+    volume = tmp_path / "volume"
+    volume.mkdir()  # what the kubelet makes of subPath "data" on a fresh claim: root's, empty
+    out = _seed(coreutils_as_busybox, f"{image}={volume}")
+    assert "copied" in out
+    assert (volume / "plugins" / "default.yml").read_text() == "x: 1\n" and (volume / ".hidden").exists()
+    assert (volume.stat().st_uid, volume.stat().st_gid, volume.stat().st_mode & 0o7777) == (1000, 1000, 0o750)
+    assert (volume / "plugins" / "default.yml").stat().st_uid == 1000
+    # a volume holding anything is the app's: left as it is
+    (volume / "plugins" / "default.yml").write_text("changed\n")
+    assert "left as it is" in _seed(coreutils_as_busybox, f"{image}={volume}")
+    assert (volume / "plugins" / "default.yml").read_text() == "changed\n"
+
+
+@AS_ROOT
+def test_seed_gives_a_new_volume_to_the_compose_user_when_the_image_has_no_such_directory(
+        coreutils_as_busybox: Path, tmp_path: Path) -> None:
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    out = _seed(coreutils_as_busybox, f"{tmp_path / 'missing'}={volume}", owner="472:0")
+    assert "belongs to 472:0" in out and (volume.stat().st_uid, volume.stat().st_gid) == (472, 0)
+    other = tmp_path / "other"
+    other.mkdir()
+    assert "left empty" in _seed(coreutils_as_busybox, f"{tmp_path / 'missing'}={other}")
+    assert other.stat().st_uid == 0

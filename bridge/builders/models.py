@@ -30,6 +30,7 @@ DEFAULT_RUNNER = {
     "tolerations": [],
     "affinity": {},
     "securityContext": {"allowPrivilegeEscalation": False},
+    "fsGroup": 10001,
     "env": {},
     "resources": {
         "limits": {"cpu": "1000m", "memory": "2Gi"},
@@ -66,6 +67,9 @@ RUNNER_COMMENTS = {
     ("modelRunner", "models"): "Models pulled by the runner before apps need them (from compose).",
     ("modelRunner", "configure"): "Per-model context size and runtime flags (from compose), applied after the pull.",
     ("modelRunner", "prePull"): "Image and time limit of the Job that pulls and configures the models.",
+    ("modelRunner", "fsGroup"): (
+        "Group that owns the models volume (the pod's fsGroup): 10001 is compose-bridge's runner image's user,\n"
+        "so it can write a fresh volume; null leaves the volume as the storage provides it."),
     ("modelRunner", "env"): "Extra environment for the runner, e.g. {DMR_ORIGINS: \"http://localhost:31246\"}.",
 }
 
@@ -82,6 +86,7 @@ RUNNER_SCHEMA = obj(
         "tolerations": {"type": "array", "items": OBJ},
         "affinity": OBJ,
         "securityContext": OBJ,
+        "fsGroup": {"type": "integer", "minimum": 0},
         "env": {"type": "object", "additionalProperties": {"type": "string"}},
         "resources": RESOURCES,
         "replicas": {"type": "integer", "minimum": 1},

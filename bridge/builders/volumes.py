@@ -132,7 +132,7 @@ def bind_label(service_label: str, target: str) -> str:
 def bind_persistence() -> dict[str, Any]:
     """Values of the claim that holds a bind-mounted data path."""
     return {"enabled": True, "size": "1Gi", "storageClass": "", "accessModes": ["ReadWriteOnce"], "existingClaim": "",
-            "subPath": DATA_SUBPATH}
+            "subPath": DATA_SUBPATH, "seed": True}
 
 
 # Where the data goes inside a claim: not its root, which on a fresh block volume (EBS, Persistent Disk,
@@ -140,7 +140,8 @@ def bind_persistence() -> dict[str, Any]:
 DATA_SUBPATH = "data"
 VOLUME_SCHEMA = obj({"enabled": {"type": "boolean"}, "size": QUANTITY, "storageClass": {"type": "string"},
                      "accessModes": ACCESS_MODES, "existingClaim": {"type": "string"},
-                     "subPath": {"type": "string", "pattern": "^([^/.][^/]*)(/[^/.][^/]*)*$|^$"}}, ["size"])
+                     "subPath": {"type": "string", "pattern": "^([^/.][^/]*)(/[^/.][^/]*)*$|^$"},
+                     "seed": {"type": "boolean"}}, ["size"])
 
 
 def named_volume_claims(services: dict[str, dict], volumes: dict[str, Any], labels: dict[str, str]
@@ -170,6 +171,7 @@ def named_volume_claims(services: dict[str, dict], volumes: dict[str, Any], labe
             "existingClaim": str(spec.get("name")) if spec.get("external") else "",
             # an external volume is the user's, laid out as it is; a new claim keeps data off its root
             "subPath": "" if spec.get("external") else DATA_SUBPATH,
+            "seed": True,
         }
         claims.append({"key": key, "label": labels[key], "external": bool(spec.get("external")),
                        "component": f"data-{labels[key]}"})

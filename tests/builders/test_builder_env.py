@@ -21,7 +21,30 @@ pytestmark = pytest.mark.unit
 ])
 def test_env(environment: dict, env: list) -> None:
     values, _, _ = run(ENV, {"environment": environment, "models": {"llm": None}})
-    assert values == {"env": env}
+    assert values == {"env": env, "secretEnv": []}
+
+
+@pytest.mark.parametrize(("environment", "secret_values", "plain", "secret"), [
+    # secret by name, whatever the case and wherever in the name; the value goes to the env Secret
+    ({"POSTGRES_PASSWORD": "pw", "db_pass": "x", "ApiKey": "k", "MODE": "prod"}, frozenset(),
+     ["MODE"], ["POSTGRES_PASSWORD", "db_pass", "ApiKey"]),
+    # secret by value: a URL holding a password interpolated from .env
+    ({"DATABASE_URL": "postgres://app:s3cret@db/app", "HOST": "db"}, frozenset({"s3cret"}),
+     ["HOST"], ["DATABASE_URL"]),
+    ({"AUTH_TOKEN_TTL": "", "CREDENTIALS_FILE": "/run/c"}, frozenset(), [], ["AUTH_TOKEN_TTL", "CREDENTIALS_FILE"]),
+])
+def test_secret_environment(environment: dict, secret_values: frozenset, plain: list, secret: list) -> None:
+    values, _, ctx = run(ENV, {"environment": environment}, secret_values=secret_values)
+    assert [e["name"] for e in values["env"]] == plain
+    assert [e["name"] for e in values["secretEnv"]] == secret
+    assert {e["key"]: environment[e["name"]] for e in values["secretEnv"]} == ctx.env_secrets
+    assert all(e["key"] == f"web.{e['name']}" for e in values["secretEnv"])
+
+
+def test_secret_keys_are_secret_key_characters_and_unique() -> None:
+    values, _, ctx = run(ENV, {"environment": {"MY KEY": "a", "MY_KEY": "b"}})
+    assert [e["key"] for e in values["secretEnv"]] == ["web.MY_KEY", "web.MY_KEY-2"]
+    assert ctx.env_secrets == {"web.MY_KEY": "a", "web.MY_KEY-2": "b"}
 
 
 MODELS = {"llm": {"model": "ai/smollm2"}, "embedding-model": {"model": "ai/all-minilm"}, "my.model": {"model": "ai/x"}}

@@ -21,7 +21,16 @@ Output: one Finding per thing a cluster would run differently from compose, by k
 - claim-at-root: a claim mounted at a data directory by its root (a fresh cloud volume's root holds
   lost+found, which databases refuse to initialise over);
 - user-path-dropped: a bind mount of the user's own path outside the project (`~/.flowise`) is not on a
-  claim (only the host's own paths may be left to hostPath).
+  claim (only the host's own paths may be left to hostPath);
+- claim-not-writable: a container mounts a claim read-write that nothing makes its user's: no init
+  container seeds it as root (Docker's copy-up, which gives a new volume the image directory's owner) and
+  the pod sets no fsGroup, so an image that runs as another user (uid 1000, 472, 10001) cannot write a
+  fresh, root-owned cloud volume;
+- secret-in-values: a value whose variable name says secret (PASSWORD, SECRET, TOKEN, KEY, PASS,
+  CREDENTIAL) is written in the chart: a literal `value` in a container's env, or a non-empty entry in
+  values.yaml (charts get committed and published).
+
+Environment entries read from a Secret (`secretKeyRef`) are compared with the rendered Secret's data.
 
 Names Kubernetes cannot hold are not findings when bridge warned about them (they are listed as
 `warned-name` in the report). The checks read manifests the way the API server and kubelet would;
@@ -43,8 +52,10 @@ from bridge.units import duration_seconds, parse_duration
 FINDING_KINDS = (
     "unresolved-name", "port-not-served", "file-not-in-chart", "data-not-on-pvc", "oneshot-not-job",
     "dependent-not-gated", "dependency-not-gated", "env-differs", "command-differs", "probe-timing",
-    "key-unmapped", "shared-dir-split", "user-path-dropped", "claim-at-root",
+    "key-unmapped", "shared-dir-split", "user-path-dropped", "claim-at-root", "claim-not-writable",
+    "secret-in-values",
 )
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|PASS|CREDENTIAL", re.IGNORECASE)
 MAX_SCANNED_FILE = 256 * 1024
 SCHEME_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "redis": 6379, "postgres": 5432,
                 "postgresql": 5432, "mysql": 3306, "mongodb": 27017, "amqp": 5672}
@@ -129,6 +140,18 @@ class Manifests:
                     self.workloads.setdefault(service, d)
         self.services = [d for d in docs if d.get("kind") == "Service"]
         self.configmaps = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "ConfigMap"}
+        self.secrets = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "Secret"}
+
+    def env_value(self, entry: dict) -> str | None:
+        """What the kubelet sets a container's env entry to (before $(VAR) expansion): its value, or the
+        Secret key it references; None when that Secret or key is not in the chart."""
+        ref = (entry.get("valueFrom") or {}).get("secretKeyRef")
+        if ref is None:
+            return entry.get("value", "")
+        import base64
+
+        data = (self.secrets.get(ref["name"]) or {}).get("data") or {}
+        return base64.b64decode(data[ref["key"]]).decode() if ref["key"] in data else None
 
     def workload(self, service: str) -> dict | None:
         return self.workloads.get(label_value(service))
@@ -157,6 +180,41 @@ class Manifests:
 
             return base64.b64decode(cm["binaryData"][key])
         return None
+
+
+def _seeded(pod: dict, volume: str) -> bool:
+    """An init container that runs as root with the right to chown mounts `volume`."""
+    for c in pod.get("initContainers") or []:
+        sc = c.get("securityContext") or {}
+        caps = sc.get("capabilities") or {}
+        may_chown = "CHOWN" in (caps.get("add") or []) or "ALL" not in (caps.get("drop") or [])
+        if sc.get("runAsUser") == 0 and may_chown and any(mt["name"] == volume for mt in c.get("volumeMounts") or []):
+            return True
+    return False
+
+
+def values_findings(values: dict) -> list[Finding]:
+    """secret-in-values in values.yaml: a non-empty string under a key (or an env entry `name`) that says secret."""
+    out: list[Finding] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            name = node.get("name") if isinstance(node.get("name"), str) else None
+            if name and SECRET_NAME.search(name) and isinstance(node.get("value"), str) and node["value"]:
+                out.append(Finding("secret-in-values", path, f"{name} has a value in values.yaml"))
+            for k, v in node.items():
+                # variable-style keys (an env map) and envSecrets.values; the chart's camelCase keys
+                # (topologyKey, existingSecret) and annotation keys (x.io/tls-secret) name no secret value
+                variable = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(k)) and not re.search(r"[a-z][A-Z]|^key$", str(k))
+                if isinstance(v, str) and v and (path == "envSecrets.values" or (variable and SECRET_NAME.search(str(k)))):
+                    out.append(Finding("secret-in-values", path, f"{k} has a value in values.yaml"))
+                walk(v, f"{path}.{k}" if path else str(k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+
+    walk(values, "")
+    return out
 
 
 def _texts(svc: dict, project_dir: Path) -> list[str]:
@@ -299,6 +357,13 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
         # Mounts.
         mounts = {mt["mountPath"]: mt for mt in container.get("volumeMounts") or []}
         volumes = {v["name"]: v for v in pod.get("volumes") or []}
+        for mt in container.get("volumeMounts") or []:
+            if "persistentVolumeClaim" in volumes.get(mt["name"], {}) and not mt.get("readOnly"):
+                seen["claims mounted read-write"] += 1
+                fs_group = (pod.get("securityContext") or {}).get("fsGroup")
+                if fs_group is None and not _seeded(pod, mt["name"]):
+                    add("claim-not-writable", sname, f"claim {volumes[mt['name']]['persistentVolumeClaim']['claimName']}"
+                        f" at {mt['mountPath']}: a fresh volume is root's, and nothing gives it to the image's user")
         for vol in svc.get("volumes") or []:
             target = vol.get("target")
             mount = mounts.get(target)
@@ -349,7 +414,14 @@ def check(project: dict, docs: list[dict], project_dir: Path, warnings: list[str
         # Environment and command, as the kubelet hands them to the process.
         env: dict[str, str] = {}
         for e in container.get("env") or []:
-            env[e["name"]] = kubelet_expand(e.get("value", ""), env)
+            value = m.env_value(e)
+            if value is None:
+                add("env-differs", sname, f"{e['name']}: its Secret key is not in the chart")
+                continue
+            # a Secret's value is not expanded by the kubelet; a literal value is
+            env[e["name"]] = value if "valueFrom" in e else kubelet_expand(value, env)
+            if "value" in e and e["value"] and SECRET_NAME.search(e["name"]):
+                add("secret-in-values", sname, f"env {e['name']} is written in the chart")
         # `docker compose up` adds each model's variables, over any of the same name.
         model_vars = set()
         for key, binding in (svc.get("models") or {}).items():

@@ -49,9 +49,12 @@ _REQUIRED_SECRET = re.compile(r'index \.Values\.secrets ("(?:[^"\\]|\\.)*")\s*}}
 def secret_args(chart: Path) -> list[str]:
     """Test content for every secret the chart requires at install time (`--set-literal ...=...`), as
     an operator supplies it; charts whose secrets are embedded or external need none."""
-    from bridge.secrets import set_key
+    from bridge.secrets import secret_values_path, set_key
 
     args: list[str] = []
+    env_values = secret_values_path(chart.resolve())
+    if env_values.is_file():
+        args += ["-f", str(env_values)]
     for template in sorted((chart / "templates").glob("secret-*.yaml")):
         match = _REQUIRED_SECRET.search(template.read_text())
         if match:

@@ -9,7 +9,7 @@ from pathlib import Path
 from bridge.build import Chart, build_chart
 from bridge.loader import Options, Project, load
 from bridge.render import render_chart
-from bridge.writer import write_chart
+from bridge.writer import write_chart, write_secret_values
 
 
 @dataclass
@@ -32,4 +32,6 @@ def convert(files: Sequence[str | Path], out: Path | None = None, environ: Mappi
     rendered = render_chart(chart)
     if out is not None:
         write_chart(rendered, out)
+        if chart.env_secrets and not embed_secrets:
+            write_secret_values(chart.env_secrets, out)
     return Converted(project, chart, rendered, out)

@@ -139,6 +139,86 @@ adds, only NET_BIND_SERVICE, the one the standard allows), RuntimeDefault seccom
 {{- end }}
 {{- end }}
 
+{{/* The folder of a claim a mount uses (dict "root" $ "volume" persistence-key "subPath" compose-subpath):
+persistence.<volume>.subPath ("data": a fresh cloud volume's root holds lost+found, which databases
+refuse to initialise over; "" the root), then compose's own volume.subpath below it. */}}
+{{- define "shop.claimSubPath" -}}
+{{- $sub := (index .root.Values.persistence .volume).subPath | default "" }}
+{{- if and $sub .subPath }}
+{{- printf "%s/%s" $sub .subPath }}
+{{- else }}
+{{- $sub | default .subPath }}
+{{- end }}
+{{- end }}
+
+{{/* Docker's copy-up for new volumes (files/scripts/seed-volume.sh): an init container from the
+service's own image, as root with only the capabilities cp -a and chown need, mounts each of the
+container's claims under /seed and copies the image's content at the mount path into it when it is
+empty. Its commands are the static busybox the seed-tools container copied in, so an image without a
+shell is seeded too. Call with (dict "root" $ "name" "image" (image values) "security" (container
+securityContext values) "claims" (list of (dict "name" volume "subPath" folder "target" path))). */}}
+{{- define "shop.seedContainer" -}}
+{{- $sc := .security | default dict -}}
+- name: {{ .name }}
+  {{- include "shop.image" (dict "root" .root "image" .image) | nindent 2 }}
+  command: ["/seed-tools/busybox", "sh", "/scripts/seed-volume.sh"]
+  args:
+    {{- range $i, $c := .claims }}
+    - {{ printf "%s=/seed/%d" $c.target $i | quote }}
+    {{- end }}
+  {{- if hasKey $sc "runAsUser" }}
+  env:
+    - name: OWNER
+      value: {{ ternary (printf "%v:%v" $sc.runAsUser $sc.runAsGroup) (toString $sc.runAsUser) (hasKey $sc "runAsGroup") | quote }}
+  {{- end }}
+  volumeMounts:
+    {{- range $i, $c := .claims }}
+    - name: {{ $c.name }}
+      mountPath: {{ printf "/seed/%d" $i | quote }}
+      {{- with $c.subPath }}
+      subPath: {{ . | quote }}
+      {{- end }}
+    {{- end }}
+    - name: seed-tools
+      mountPath: /seed-tools
+      readOnly: true
+    - name: wait-scripts
+      mountPath: /scripts
+      readOnly: true
+  resources:
+    requests: {cpu: 10m, memory: 16Mi}
+    limits: {cpu: 500m, memory: 256Mi}
+  securityContext:
+    runAsUser: 0
+    runAsGroup: 0
+    runAsNonRoot: false
+    allowPrivilegeEscalation: false
+    capabilities:
+      {{- /* Of the runtime's default set, only what cp -a and chown need: CHOWN, DAC_OVERRIDE, FOWNER,
+      FSETID (set-id bits survive the copy). Dropping the rest adds nothing the default lacks. */}}
+      drop: [AUDIT_WRITE, KILL, MKNOD, NET_BIND_SERVICE, NET_RAW, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT]
+{{- end }}
+
+{{/* Copies the seed image's static busybox into the seed-tools volume for the seed containers. */}}
+{{- define "shop.seedToolsContainer" -}}
+- name: seed-tools
+  image: {{ include "shop.imageRef" (dict "root" .root "ref" .root.Values.seedVolumes.image) | quote }}
+  command: ["/bin/cp", "/bin/busybox", "/seed-tools/busybox"]
+  volumeMounts:
+    - name: seed-tools
+      mountPath: /seed-tools
+  resources:
+    requests: {cpu: 10m, memory: 16Mi}
+    limits: {cpu: 100m, memory: 64Mi}
+  securityContext:
+    allowPrivilegeEscalation: false
+    readOnlyRootFilesystem: true
+    runAsNonRoot: true
+    runAsUser: 65534
+    capabilities:
+      drop: [ALL]
+{{- end }}
+
 {{/* One init container that waits, with a time limit and a log line naming what it awaits; call with
 (dict "root" $ "wait" (dict "name" "condition" "what" "host" "job")). condition: started | healthy
 (the dependency's headless Service resolves: it lists only ready pods), completed (its Job reports
