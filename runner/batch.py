@@ -12,12 +12,12 @@ from __future__ import annotations
 import ctypes
 import queue
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .results import Delta, Finish, TokenLogprob, Usage
 from .tasks import END, Generation, Job
 from .worker import Worker, available_memory, cgroup_cpus
 
@@ -31,9 +31,8 @@ class _Seq:
     stop: list[str]
     max_tokens: int
     sampler: Any
-    logprobs: list = field(default_factory=list)  # (token bytes, logprob, [(bytes, logprob)...]) per token
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # of each sampled token, when asked for
     logprobs_sent: int = 0
-    logprobs_offset: int = 0  # text_offset of the next reported token (completions)
     cached: list = field(default_factory=list)  # the tokens in this sequence's KV cells, in order
     fed: int = 0  # prompt tokens already in the KV cache
     n_past: int = 0
@@ -42,10 +41,7 @@ class _Seq:
     text: str = ""
     sent: int = 0
     last: int = -1
-    role_sent: bool = False
     finish: str | None = None
-    created: int = field(default_factory=lambda: int(time.time()))
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:24])
 
 
 class BatchedWorker(Worker):
@@ -54,11 +50,11 @@ class BatchedWorker(Worker):
 
     def __init__(self, model_id: str, name: str, paths: list, mode: str, settings: Any, chat_template: str | None,
                  metrics: Any, n_parallel: int | None = None) -> None:
+        super().__init__(model_id, name, paths, mode, settings, chat_template, metrics)
         self.requested_slots = n_parallel
         self.n_parallel = n_parallel or 1  # until the model is loaded
         self.active: list[_Seq] = []
         self.slot_tokens: dict[int, list[int]] = {}  # what each slot's KV cache holds, position by position
-        super().__init__(model_id, name, paths, mode, settings, chat_template, metrics)  # starts self._loop
 
     def pending(self) -> int:
         # `busy`: a request taken off the queue and not yet running (the model may be loading for it),
@@ -66,7 +62,9 @@ class BatchedWorker(Worker):
         return self.jobs.qsize() + len(self.active) + (1 if self.busy else 0)
 
     # --- set-up -----------------------------------------------------------------------------------
-    def _load(self) -> None:
+    def _load(self) -> Any:
+        """The model (its tokenizer and chat formatting; its own context stays tiny) and, beside it, the
+        batched context every slot decodes in."""
         import llama_cpp as L
         from llama_cpp import Llama
 
@@ -75,11 +73,10 @@ class BatchedWorker(Worker):
         load.pop("n_seq_max", None)
         load.pop("chat_format", None)  # used by chat_formatter, not a Llama keyword here
         threads = int(load.get("n_threads", cgroup_cpus()))
-        # The Llama object gives us the model, tokenizer and chat formatting; its own context stays tiny.
-        self.llm = Llama(model_path=str(self.paths[0]), n_ctx=64, n_batch=64, verbose=False,
-                         **{k: v for k, v in load.items() if k not in ("n_batch", "n_ubatch")})
+        llm = Llama(model_path=str(self.paths[0]), n_ctx=64, n_batch=64, verbose=False,
+                    **{k: v for k, v in load.items() if k not in ("n_batch", "n_ubatch")})
         if self.requested_slots is None:
-            self.n_parallel = auto_slots(self.llm.metadata or {}, per_seq, sum(p.stat().st_size for p in self.paths),
+            self.n_parallel = auto_slots(llm.metadata or {}, per_seq, sum(p.stat().st_size for p in self.paths),
                                          available_memory())
         self.slot_tokens = {}
         params = L.llama_context_default_params()
@@ -94,17 +91,18 @@ class BatchedWorker(Worker):
         # finished slot's cells for prefix reuse made every later decode 2-3x slower (measured with
         # the tiny and the Gemma GGUF; clearing at the end avoided it, and so does the unified cache).
         params.kv_unified = True
-        self.ctx = L.llama_init_from_model(self.llm._model.model, params)
+        self.ctx = L.llama_init_from_model(llm._model.model, params)
         if not self.ctx:
             raise RuntimeError("llama.cpp could not create a batched context")
         self.per_seq = per_seq
-        self.vocab = L.llama_model_get_vocab(self.llm._model.model)
+        self.vocab = L.llama_model_get_vocab(llm._model.model)
         self.n_vocab = L.llama_vocab_n_tokens(self.vocab)
         self.batch = L.llama_batch_init(params.n_batch, 0, self.n_parallel)
         self.n_batch = params.n_batch
         self.memory = L.llama_get_memory(self.ctx)
         self._formatter = None
         self.L = L
+        return llm
 
     def _free(self) -> None:
         if self.llm is None:
@@ -115,8 +113,7 @@ class BatchedWorker(Worker):
 
     # --- requests ---------------------------------------------------------------------------------
     def _admit(self, job: Job) -> None:
-        req = job.task
-        assert isinstance(req, Generation)  # _loop hands other tasks to Worker.handle
+        req: Generation = job.task  # type: ignore[assignment]  # _loop admits only batched tasks
         params = req.params
         stop = params.get("stop") or []
         stop = [stop] if isinstance(stop, str) else list(stop)
@@ -207,30 +204,6 @@ class BatchedWorker(Worker):
         top = logits.max()
         return logits - (top + np.log(np.exp(logits - top).sum()))
 
-    def _logprobs(self, seq: _Seq, entries: list) -> dict | None:
-        """OpenAI's logprobs object for some of a sequence's tokens (chat or completions shape)."""
-        if seq.req.logprobs is None:
-            return None
-
-        def text(raw: bytes) -> str:
-            return raw.decode("utf-8", errors="replace")
-
-        if seq.req.kind == "chat":
-            return {"content": [{"token": text(b), "logprob": lp, "bytes": list(b),
-                                 "top_logprobs": [{"token": text(tb), "logprob": tlp, "bytes": list(tb)} for tb, tlp in top]}
-                                for b, lp, top in entries], "refusal": None}
-        offsets = []
-        for b, _, _ in entries:
-            offsets.append(seq.logprobs_offset)
-            seq.logprobs_offset += len(text(b))
-        return {"tokens": [text(b) for b, _, _ in entries], "token_logprobs": [lp for _, lp, _ in entries],
-                "top_logprobs": [{text(tb): tlp for tb, tlp in top} for _, _, top in entries], "text_offset": offsets}
-
-    def _take_logprobs(self, seq: _Seq) -> dict | None:
-        entries = seq.logprobs[seq.logprobs_sent:]
-        seq.logprobs_sent = len(seq.logprobs)
-        return self._logprobs(seq, entries)
-
     def _piece(self, token: int) -> bytes:
         buf = ctypes.create_string_buffer(64)
         n = self.L.llama_token_to_piece(self.vocab, token, buf, 64, 0, False)
@@ -240,36 +213,17 @@ class BatchedWorker(Worker):
         return buf.raw[:n]
 
     def _emit_text(self, seq: _Seq, final: bool) -> None:
-        """Send the text generated since the last chunk (holding back a possible stop-string prefix)."""
+        """Report the text generated since the last Delta (holding back a possible stop-string prefix),
+        with the logprobs of the tokens sampled since."""
         text = seq.text[seq.sent:]
         if not final and seq.stop:
             hold = max((len(s) - 1 for s in seq.stop), default=0)
             text = text[: max(0, len(text) - hold)] if hold else text
-        if text or final:
+        logprobs = tuple(seq.logprobs[seq.logprobs_sent:]) if text or final else ()
+        if text or logprobs:
             seq.sent += len(text)
-            if seq.req.stream:
-                chunk = self._chunk(seq, text, seq.finish if final else None)
-                chunk["choices"][0]["logprobs"] = self._take_logprobs(seq)
-                seq.job.emit(chunk)
-
-    def _send_role(self, seq: _Seq) -> None:
-        """A chat stream opens with the assistant role, once."""
-        if seq.req.kind == "chat" and not seq.role_sent:
-            seq.role_sent = True
-            seq.job.emit({**self._chunk(seq, "", None), "choices": [
-                {"index": 0, "delta": {"role": "assistant"}, "finish_reason": None, "logprobs": None}]})
-
-    def _chunk(self, seq: _Seq, text: str, finish: str | None) -> dict:
-        if seq.req.kind == "chat":
-            delta = {"content": text} if text else {}
-            return {"id": f"chatcmpl-{seq.id}", "object": "chat.completion.chunk", "created": seq.created,
-                    "model": seq.req.model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
-        return {"id": f"cmpl-{seq.id}", "object": "text_completion", "created": seq.created, "model": seq.req.model,
-                "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}]}
-
-    def _usage(self, seq: _Seq) -> dict:
-        return {"prompt_tokens": len(seq.tokens), "completion_tokens": seq.generated,
-                "total_tokens": len(seq.tokens) + seq.generated}
+            seq.logprobs_sent = len(seq.logprobs)
+            seq.job.emit(Delta(text, logprobs))
 
     def _finish(self, seq: _Seq, reason: str) -> None:
         seq.finish = reason
@@ -278,21 +232,9 @@ class BatchedWorker(Worker):
             if cut >= 0:
                 seq.text = seq.text[:cut]
                 seq.finish = "stop"
-        if seq.req.stream:
-            self._send_role(seq)
-            self._emit_text(seq, final=True)
-            if seq.req.include_usage:  # OpenAI's stream_options.include_usage: a last chunk, no choices
-                seq.job.emit({**self._chunk(seq, "", None), "choices": [], "usage": self._usage(seq)})
-        elif seq.req.kind == "chat":
-            seq.job.emit({"id": f"chatcmpl-{seq.id}", "object": "chat.completion", "created": seq.created,
-                          "model": seq.req.model, "choices": [{"index": 0, "message": {"role": "assistant", "content": seq.text},
-                                                               "finish_reason": seq.finish, "logprobs": self._take_logprobs(seq)}],
-                          "usage": self._usage(seq)})
-        else:
-            seq.job.emit({"id": f"cmpl-{seq.id}", "object": "text_completion", "created": seq.created,
-                          "model": seq.req.model, "choices": [{"text": seq.text, "index": 0, "logprobs": self._take_logprobs(seq),
-                                                               "finish_reason": seq.finish}], "usage": self._usage(seq)})
-        self.metrics.generated(self.name, seq.generated)  # the one place batched tokens are counted
+        self._emit_text(seq, final=True)
+        seq.job.emit(Finish(seq.finish, Usage(len(seq.tokens), seq.generated)))
+        self.metrics.generated(self.name, seq.generated)  # the one place generated tokens are counted
         seq.job.emit(END)
         self._release(seq)
 
@@ -333,8 +275,8 @@ class BatchedWorker(Worker):
                 self.busy = True
                 try:
                     if self.llm is None:
-                        self._load()
-                    if isinstance(job.task, Generation):
+                        self.llm = self._load()
+                    if job.task.batched:
                         self._admit(job)
                     else:  # token counting and the like: done at once, between two decodes
                         self.handle(self.llm, job)
@@ -409,8 +351,8 @@ class BatchedWorker(Worker):
             token = self._sample(seq, i)
             if dist is not None and not L.llama_vocab_is_eog(self.vocab, token):
                 top = np.argsort(-dist)[: seq.req.logprobs] if seq.req.logprobs else []
-                seq.logprobs.append((self._piece(token), float(dist[token]),
-                                     [(self._piece(int(t)), float(dist[int(t)])) for t in top]))
+                seq.logprobs.append(TokenLogprob(self._piece(token), float(dist[token]),
+                                                 tuple((self._piece(int(t)), float(dist[int(t)])) for t in top)))
             seq.last = token
             if L.llama_vocab_is_eog(self.vocab, token):
                 self.active.remove(seq)
@@ -423,8 +365,6 @@ class BatchedWorker(Worker):
                 seq.pending = b""
             except UnicodeDecodeError:
                 pass  # an incomplete multi-byte character: wait for the next token
-            if seq.req.stream:
-                self._send_role(seq)
             if any(s in seq.text for s in seq.stop):
                 self.active.remove(seq)
                 self._finish(seq, "stop")

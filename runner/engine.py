@@ -89,14 +89,14 @@ class Engine:
                 parallel = settings.load.get("n_seq_max")  # None: continuous batching, automatic slots
                 if mode == RERANK:
                     worker = RerankWorker(model_id, name, paths, mode, settings, chat_template, self.metrics)
-                elif mode == COMPLETION and parallel != 1:
+                elif mode == COMPLETION:  # one generation loop: `--parallel 1` is one slot of it
                     worker = BatchedWorker(model_id, name, paths, mode, settings, chat_template, self.metrics,
                                            int(parallel) if parallel and parallel > 0 else None)
                 else:
                     settings = Settings({k: v for k, v in settings.load.items() if k != "n_seq_max"}, settings.sampling)
                     worker = Worker(model_id, name, paths, mode, settings, chat_template, self.metrics)
                 worker.size = size
-                self.workers[key] = worker
+                self.workers[key] = worker.start()
             return worker
 
     def _make_room(self, name: str, size: int) -> None:

@@ -36,18 +36,21 @@ class RerankWorker(Worker):
         self.template = (llm.metadata or {}).get("tokenizer.chat_template.rerank")
         return llm
 
-    def handle(self, llm: Any, job: Job) -> None:
-        task = job.task
-        if not isinstance(task, Rerank):
-            raise ValueError(f"{self.name} is a reranker: it only reranks")
+    def rerank(self, llm: Any, task: Rerank, job: Job) -> dict | None:
         scores, used = [], 0
         for doc in task.documents:
             if job.cancel.is_set():
-                return
+                return None
             tokens = self._pair(llm, task.query, doc)
             used += len(tokens)
             scores.append(self._score(llm, tokens))
-        job.emit({"scores": scores, "prompt_tokens": used})
+        return {"scores": scores, "prompt_tokens": used}
+
+    def embed(self, llm: Any, task: Any) -> dict:
+        raise ValueError(f"{self.name} is a reranker: it only reranks")
+
+    def count_tokens(self, llm: Any, messages: list) -> int:
+        raise ValueError(f"{self.name} is a reranker: it only reranks")
 
     def _pair(self, llm: Any, query: str, doc: str) -> list[int]:
         if self.template:

@@ -1,7 +1,11 @@
 """What the API submits to a worker: one typed task per request, the same for every kind of worker.
 
 A Job carries the task, the event loop to report on and the queue the API reads results from; workers
-put result dicts (or an exception) on it and END when done. A client that goes away sets `cancel`.
+put results (a generation's typed events, results.py; another task's one result) or an exception on
+it, and END when done. A client that goes away sets `cancel`.
+
+A generation is `batched`: the batched loop (batch.py) decodes it beside others. Every other task runs
+at once on the loaded model, by its own `run` (no dispatch on task types in the workers).
 """
 
 from __future__ import annotations
@@ -25,12 +29,20 @@ class Generation:
     include_usage: bool = False  # a last stream chunk with the token counts
     grammar: str | None = None  # GBNF the output must follow (response_format, tools)
     logprobs: int | None = None  # top alternatives per token to report (0: only the chosen token's)
+    batched = True
+
+    def run(self, worker: Any, llm: Any, job: Job) -> Any:
+        raise ValueError(f"{worker.name} is loaded in {worker.mode} mode; it does not generate")
 
 
 @dataclass
 class Embedding:
     inputs: str | list[str]
     model: str = ""
+    batched = False
+
+    def run(self, worker: Any, llm: Any, job: Job) -> Any:
+        return worker.embed(llm, self)
 
 
 @dataclass
@@ -38,6 +50,10 @@ class CountTokens:
     """How many prompt tokens a chat would take (Anthropic's count_tokens)."""
 
     messages: list
+    batched = False
+
+    def run(self, worker: Any, llm: Any, job: Job) -> Any:
+        return {"input_tokens": worker.count_tokens(llm, self.messages)}
 
 
 @dataclass
@@ -46,6 +62,10 @@ class Rerank:
 
     query: str
     documents: list[str]
+    batched = False
+
+    def run(self, worker: Any, llm: Any, job: Job) -> Any:
+        return worker.rerank(llm, self, job)
 
 
 Task = Generation | Embedding | CountTokens | Rerank

@@ -1,9 +1,9 @@
 """One loaded model in one mode, on its own thread, serving tasks in arrival order.
 
-- A request waits its turn and is never cut off by a later one (llama-cpp-python's own server aborts
-  the running stream when a new request arrives).
-- A client that goes away sets its job's cancel flag; generation stops at the next token.
-- llama-cpp-python reuses the KV cache of the longest prefix the new prompt shares with the last one.
+Worker runs tasks one at a time on a llama-cpp-python model (embeddings; subclasses: reranking in
+rerank.py, generation in batch.py's continuous-batching loop, the one generation loop, `--parallel 1`
+included). A request waits its turn and is never cut off by a later one; a client that goes away sets
+its job's cancel flag.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .settings import Settings
-from .tasks import END, CountTokens, Embedding, Generation, Job
+from .tasks import END, Embedding, Job
 
 COMPLETION = "completion"
 EMBEDDING = "embedding"
@@ -125,7 +125,11 @@ class Worker:
         self.last_used = time.time()
         self.busy = False
         self.thread = threading.Thread(target=self._loop, name=f"worker-{name}-{mode}", daemon=True)
+
+    def start(self) -> Worker:
+        """Start serving (the model loads with the first task)."""
         self.thread.start()
+        return self
 
     def submit(self, job: Job) -> None:
         self.last_used = time.time()
@@ -164,54 +168,19 @@ class Worker:
         return self._formatter
 
     def handle(self, llm: Any, job: Job) -> None:
-        """Run one task on the loaded model, putting its results on the job."""
-        task = job.task
-        if isinstance(task, Embedding):
-            job.emit(pooled(llm.create_embedding(task.inputs, model=task.model)))
-        elif isinstance(task, CountTokens):
-            job.emit({"input_tokens": count_chat_tokens(llm, task.messages, self.chat_formatter(llm))})
-        elif isinstance(task, Generation):
-            self._generate(llm, task, job)
-        else:  # pragma: no cover - the Task union is closed
-            raise TypeError(f"unknown task {type(task).__name__}")
-
-    def _generate(self, llm: Any, task: Generation, job: Job) -> None:
-        extra: dict[str, Any] = {}
-        if task.grammar:
-            from llama_cpp import LlamaGrammar
-
-            extra["grammar"] = LlamaGrammar.from_string(task.grammar, verbose=False)
-        if task.logprobs is not None:
-            # llama-cpp-python computes them only for a context made with logits_all (a float per
-            # vocabulary entry for every context position: gigabytes); the batched path reads them.
-            raise ValueError("logprobs are served with continuous batching (the default); this model runs with --parallel 1")
-        if task.kind == "chat":
-            result = llm.create_chat_completion(messages=task.messages, stream=task.stream, **task.params, **extra)
-        else:
-            result = llm.create_completion(prompt=task.prompt or "", stream=task.stream, **task.params, **extra)
-        if not task.stream:
+        """Run one task that is not batched on the loaded model, putting its result on the job."""
+        result = job.task.run(self, llm, job)
+        if result is not None:
             job.emit(result)
-            self.metrics.generated(self.name, (result.get("usage") or {}).get("completion_tokens", 0))
-            return
-        # llama-cpp-python's stream carries no usage: count the tokens it samples (count_samples),
-        # less a final end-of-generation token, which its own usage does not count either.
-        sampled = count_samples(llm)
-        last: dict | None = None
-        for chunk in result:
-            if job.cancel.is_set():
-                break
-            last = chunk
-            job.emit(chunk)
-        import llama_cpp
 
-        vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
-        generated = len(sampled) - (1 if sampled and llama_cpp.llama_vocab_is_eog(vocab, sampled[-1]) else 0)
-        self.metrics.generated(self.name, generated)
-        if task.include_usage and last is not None:
-            # The context holds the prompt and every sampled token but the last, not yet evaluated.
-            prompt = max(0, llm.n_tokens - max(0, len(sampled) - 1))
-            job.emit({**last, "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": generated,
-                                                      "total_tokens": prompt + generated}})
+    def embed(self, llm: Any, task: Embedding) -> dict:
+        return pooled(llm.create_embedding(task.inputs, model=task.model))
+
+    def count_tokens(self, llm: Any, messages: list) -> int:
+        return count_chat_tokens(llm, messages, self.chat_formatter(llm))
+
+    def rerank(self, llm: Any, task: Any, job: Job) -> dict | None:
+        raise ValueError(f"{self.name} is not a reranker model")
 
     def _loop(self) -> None:
         while True:
@@ -270,19 +239,3 @@ def count_chat_tokens(llm: Any, messages: list, formatter: Any) -> int:
     formatted = formatter(messages=messages)
     return len(llm.tokenize(formatted.prompt.encode(), add_bos=not getattr(formatted, "added_special", False),
                             special=True))
-
-
-def count_samples(llm: Any) -> list[int]:
-    """The tokens `llm` samples from now until the next call (it wraps Llama.sample once, on the
-    instance: llama-cpp-python's generate calls self.sample once per token)."""
-    record: list[int] = []
-    original = getattr(llm, "_bridge_sample", None)
-    if original is None:
-        original = llm._bridge_sample = llm.sample
-    def sample(*args: Any, **kwargs: Any) -> int:
-        token = original(*args, **kwargs)
-        record.append(token)
-        return token
-
-    llm.sample = sample
-    return record

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import Field
 
 from ..http import ApiError, Body, parse_body, read_json
+from ..results import Finish, collect
 from ..service import Runner
 from ..tasks import CountTokens, Generation
 from ..worker import COMPLETION
@@ -100,14 +101,12 @@ def router(core: Runner) -> APIRouter:
         message_id = f"msg_{uuid.uuid4().hex[:24]}"
         core.metrics.request("anthropic", 200)
         if not body.stream:
-            result = await core.one(worker, task)
-            choice = result["choices"][0]
-            usage = result.get("usage") or {}
+            done = await collect(core.results(worker, task))
             return JSONResponse({
                 "id": message_id, "type": "message", "role": "assistant", "model": body.model,
-                "content": [{"type": "text", "text": choice["message"].get("content") or ""}],
-                "stop_reason": _stop_reason(choice.get("finish_reason")), "stop_sequence": None,
-                "usage": {"input_tokens": usage.get("prompt_tokens", 0), "output_tokens": usage.get("completion_tokens", 0)},
+                "content": [{"type": "text", "text": done.text}],
+                "stop_reason": _stop_reason(done.reason), "stop_sequence": None,
+                "usage": {"input_tokens": done.usage.prompt_tokens, "output_tokens": done.usage.completion_tokens},
             })
         prompt_tokens = (await core.one(worker, CountTokens(task.messages or [])))["input_tokens"]
 
@@ -120,15 +119,12 @@ def router(core: Runner) -> APIRouter:
             yield _sse("ping", {"type": "ping"})
             finish, output = None, 0
             try:
-                async for chunk in core.results(worker, task):
-                    if chunk.get("usage"):
-                        output = chunk["usage"].get("completion_tokens", 0)
-                    for choice in chunk.get("choices") or []:
-                        text = (choice.get("delta") or {}).get("content")
-                        if text:
-                            yield _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                               "delta": {"type": "text_delta", "text": text}})
-                        finish = choice.get("finish_reason") or finish
+                async for event in core.results(worker, task):
+                    if isinstance(event, Finish):
+                        finish, output = event.reason, event.usage.completion_tokens
+                    elif event.text:
+                        yield _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                           "delta": {"type": "text_delta", "text": event.text}})
             except Exception as exc:  # the stream has started: report in-band, as Anthropic does
                 yield _sse("error", {"type": "error", "error": {"type": "api_error", "message": str(exc)}})
                 return

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from ..http import ApiError, Body, parse_body, read_json
 from ..names import display_name
+from ..results import Finish, Usage, collect
 from ..service import Runner
 from ..tasks import Embedding, Generation
 from ..tools import schema_grammar
@@ -133,12 +134,12 @@ def router(core: Runner) -> APIRouter:
     async def generate(task: Generation, worker: Any, shape: str) -> Response:
         started = time.monotonic_ns()
 
-        def final(text: str, finish: str | None, usage: dict) -> dict:
+        def final(text: str, finish: str | None, usage: Usage) -> dict:
             out = {"model": task.model, "created_at": _now(), "done": True,
                    "done_reason": "length" if finish == "length" else "stop",
                    "total_duration": time.monotonic_ns() - started, "load_duration": 0,
-                   "prompt_eval_count": usage.get("prompt_tokens", 0), "prompt_eval_duration": 0,
-                   "eval_count": usage.get("completion_tokens", 0), "eval_duration": 0}
+                   "prompt_eval_count": usage.prompt_tokens, "prompt_eval_duration": 0,
+                   "eval_count": usage.completion_tokens, "eval_duration": 0}
             return {**out, **({"message": {"role": "assistant", "content": text}} if shape == "chat" else {"response": text})}
 
         def piece(text: str) -> dict:
@@ -147,25 +148,21 @@ def router(core: Runner) -> APIRouter:
 
         core.metrics.request("ollama", 200)
         if not task.stream:
-            result = await core.one(worker, task)
-            choice = result["choices"][0]
-            text = (choice.get("message") or {}).get("content") if task.kind == "chat" else choice.get("text")
-            return JSONResponse(final(text or "", choice.get("finish_reason"), result.get("usage") or {}))
+            done = await collect(core.results(worker, task))
+            return JSONResponse(final(done.text, done.reason, done.usage))
 
         async def lines() -> AsyncIterator[bytes]:
-            finish, usage = None, {}
+            last = None
             try:
-                async for chunk in core.results(worker, task):
-                    usage = chunk.get("usage") or usage
-                    for choice in chunk.get("choices") or []:
-                        text = (choice.get("delta") or {}).get("content") if task.kind == "chat" else choice.get("text")
-                        if text:
-                            yield (json.dumps(piece(text)) + "\n").encode()
-                        finish = choice.get("finish_reason") or finish
+                async for event in core.results(worker, task):
+                    if isinstance(event, Finish):
+                        last = event
+                    elif event.text:
+                        yield (json.dumps(piece(event.text)) + "\n").encode()
             except Exception as exc:  # the stream has started: report in-band, as Ollama does
                 yield (json.dumps({"error": str(exc)}) + "\n").encode()
                 return
-            yield (json.dumps(final("", finish, usage)) + "\n").encode()
+            yield (json.dumps(final("", last.reason if last else "stop", last.usage if last else Usage(0, 0))) + "\n").encode()
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 

@@ -3,10 +3,12 @@ with /v1/... as an alias (the paths Docker Model Runner serves)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
+import time
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,6 +17,7 @@ from pydantic import Field
 
 from ..http import ApiError, Body, parse_body, read_json
 from ..names import display_name
+from ..results import Completion, Delta, TokenLogprob, Usage, collect, text_of
 from ..service import Runner
 from ..tasks import Embedding, Generation
 from ..tools import ToolPlan, plan_tools, response_grammar, schema_grammar, tool_messages, tool_reply
@@ -113,30 +116,85 @@ def generation(core: Runner, data: dict, kind: str, entry: Any) -> tuple[Generat
     return Generation("completions", prompt=prompt, grammar=grammar, logprobs=body.logprobs, **common), None
 
 
-def with_tool_calls(result: dict) -> dict:
-    """A chat completion whose text is the tool-plan JSON, as OpenAI's message with tool_calls."""
-    choice = result["choices"][0]
-    content, calls = tool_reply(choice["message"].get("content") or "")
-    choice["message"] = {"role": "assistant", "content": content, **({"tool_calls": calls} if calls else {})}
-    if calls:
-        choice["finish_reason"] = "tool_calls"
-    return result
+def logprobs_object(kind: str, entries: list[TokenLogprob] | tuple[TokenLogprob, ...], offset: int = 0) -> dict:
+    """OpenAI's logprobs of some tokens: chat's `content` list, or completions' parallel lists (their
+    text offsets from `offset`)."""
+    if kind == "chat":
+        return {"content": [{"token": text_of(e.token), "logprob": e.logprob, "bytes": list(e.token),
+                             "top_logprobs": [{"token": text_of(t), "logprob": lp, "bytes": list(t)} for t, lp in e.top]}
+                            for e in entries], "refusal": None}
+    offsets = []
+    for e in entries:
+        offsets.append(offset)
+        offset += len(text_of(e.token))
+    return {"tokens": [text_of(e.token) for e in entries], "token_logprobs": [e.logprob for e in entries],
+            "top_logprobs": [{text_of(t): lp for t, lp in e.top} for e in entries], "text_offset": offsets}
 
 
-def replay_stream(result: dict, include_usage: bool) -> list[dict]:
-    """A whole chat completion as the chunks a stream of it would have sent (tools are decided once the
-    reply is complete, so such streams are sent at the end, as one delta)."""
-    choice = result["choices"][0]
-    message = choice["message"]
-    base = {"id": result["id"], "object": "chat.completion.chunk", "created": result["created"], "model": result["model"]}
-    delta: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
-    if message.get("tool_calls"):
-        delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
-    chunks = [{**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None, "logprobs": None}]},
-              {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"], "logprobs": None}]}]
-    if include_usage:
-        chunks.append({**base, "choices": [], "usage": result.get("usage")})
-    return chunks
+@dataclass
+class Reply:
+    """One OpenAI response being written: its id and creation time, and how to shape it."""
+
+    task: Generation
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:24])
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def chat(self) -> bool:
+        return self.task.kind == "chat"
+
+    def _logprobs(self, entries: Any, offset: int = 0) -> dict | None:
+        return logprobs_object(self.task.kind, entries, offset) if self.task.logprobs is not None else None
+
+    def whole(self, done: Completion, plan: ToolPlan | None = None) -> dict:
+        """A chat.completion or text_completion."""
+        base = {"created": self.created, "model": self.task.model, "usage": done.usage.openai()}
+        if not self.chat:
+            return {"id": f"cmpl-{self.id}", "object": "text_completion", **base, "choices": [
+                {"text": done.text, "index": 0, "logprobs": self._logprobs(done.logprobs), "finish_reason": done.reason}]}
+        message: dict[str, Any] = {"role": "assistant", "content": done.text}
+        finish = done.reason
+        if plan is not None:  # the text is the tool plan's JSON: OpenAI's message with tool_calls
+            content, calls = tool_reply(done.text)
+            message = {"role": "assistant", "content": content, **({"tool_calls": calls} if calls else {})}
+            finish = "tool_calls" if calls else finish
+        return {"id": f"chatcmpl-{self.id}", "object": "chat.completion", **base, "choices": [
+            {"index": 0, "message": message, "finish_reason": finish, "logprobs": self._logprobs(done.logprobs)}]}
+
+    def chunk(self, delta: dict | None = None, text: str = "", finish: str | None = None, logprobs: Any = None) -> dict:
+        if self.chat:
+            return {"id": f"chatcmpl-{self.id}", "object": "chat.completion.chunk", "created": self.created,
+                    "model": self.task.model, "choices": [{"index": 0, "delta": delta if delta is not None else (
+                        {"content": text} if text else {}), "finish_reason": finish, "logprobs": logprobs}]}
+        return {"id": f"cmpl-{self.id}", "object": "text_completion", "created": self.created, "model": self.task.model,
+                "choices": [{"text": text, "index": 0, "logprobs": logprobs, "finish_reason": finish}]}
+
+    def usage_chunk(self, usage: Usage) -> dict:
+        return {**self.chunk(), "choices": [], "usage": usage.openai()}
+
+    async def stream(self, events: AsyncIterator[Any], include_usage: bool) -> AsyncIterator[dict]:
+        """The chunks of a streamed response, as the events come."""
+        if self.chat:
+            yield self.chunk(delta={"role": "assistant"})
+        offset = 0
+        async for event in events:
+            if isinstance(event, Delta):
+                yield self.chunk(text=event.text, logprobs=self._logprobs(event.logprobs, offset))
+                offset += sum(len(text_of(e.token)) for e in event.logprobs)
+            else:
+                yield self.chunk(finish=event.reason)
+                if include_usage:
+                    yield self.usage_chunk(event.usage)
+
+    def replay(self, done: Completion, plan: ToolPlan | None, include_usage: bool) -> list[dict]:
+        """A whole chat completion as the chunks a stream of it sends (a reply with tools is decided once
+        it is complete: its stream is sent at the end, as one delta)."""
+        message = self.whole(done, plan)["choices"][0]
+        delta: dict[str, Any] = {"role": "assistant", "content": message["message"].get("content")}
+        if message["message"].get("tool_calls"):
+            delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["message"]["tool_calls"])]
+        chunks = [self.chunk(delta=delta), self.chunk(finish=message["finish_reason"])]
+        return chunks + ([self.usage_chunk(done.usage)] if include_usage else [])
 
 
 def router(core: Runner) -> APIRouter:
@@ -160,25 +218,18 @@ def router(core: Runner) -> APIRouter:
         entry = core.resolve(data.get("model"))  # 400 unless a non-empty string, 404 when unknown
         task, plan = generation(core, data, kind, entry)
         worker = core.worker_for(entry, COMPLETION)
-        streamed, wants_usage = task.stream, task.include_usage
-        if plan is not None:
-            task = dataclasses.replace(task, stream=False, include_usage=False)
-        if not task.stream:
-            result = await core.one(worker, task)
-            result["model"] = task.model
-            if plan is not None:
-                result = with_tool_calls(result)
+        reply = Reply(task)
+        if plan is not None or not task.stream:
+            done = await collect(core.results(worker, task))
             core.metrics.request(kind, 200)
-            if not streamed:
-                return JSONResponse(result)
-            replay = replay_stream(result, wants_usage)
-            body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in replay) + "data: [DONE]\n\n"
-            return Response(body, media_type="text/event-stream", headers=SSE_HEADERS)
+            if not task.stream:
+                return JSONResponse(reply.whole(done, plan))
+            body = "".join(f"data: {json.dumps(c)}\n\n" for c in reply.replay(done, plan, task.include_usage))
+            return Response(body + "data: [DONE]\n\n", media_type="text/event-stream", headers=SSE_HEADERS)
 
         async def events() -> AsyncIterator[bytes]:
             try:
-                async for chunk in core.results(worker, task):
-                    chunk["model"] = task.model
+                async for chunk in reply.stream(core.results(worker, task), task.include_usage):
                     yield f"data: {json.dumps(chunk)}\n\n".encode()
             except Exception as exc:  # the stream has started: report in-band
                 yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'server_error'}})}\n\n".encode()
