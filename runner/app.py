@@ -24,7 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from . import __version__
-from .api import admin, anthropic, models, ollama, openai, rerank
+from .api import admin, anthropic, models, ollama, openai, rerank, responses
 from .engine import Engine
 from .http import ApiError, error_response
 from .metrics import Metrics
@@ -88,7 +88,7 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None,
         log.exception("unexpected error on %s", request.url.path)
         return error_response(500, f"internal error: {type(exc).__name__}", "server_error")
 
-    for api in (models, openai, anthropic, ollama, rerank, admin):
+    for api in (models, openai, responses, anthropic, ollama, rerank, admin):
         app.include_router(api.router(core))
 
     @app.get("/ready")

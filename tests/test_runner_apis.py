@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -378,3 +379,102 @@ def test_rerank_refuses_a_model_that_is_not_a_reranker(runner: dict) -> None:
     resp = httpx.post(f"{runner['base']}/v1/rerank", json={"model": runner["model"], "query": "q", "documents": ["d"]},
                       timeout=60)
     assert resp.status_code == 400 and "not a reranker" in resp.json()["error"]["message"]
+
+
+# ---- OpenAI Responses API ------------------------------------------------------------------------------
+RESPONSES_WEATHER = {"type": "function", **WEATHER["function"]}
+
+
+def responses_client(runner: dict, prefix: str = "/engines/v1") -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{runner['base']}{prefix}", api_key="unused", max_retries=0, timeout=60)
+
+
+def test_responses_create_retrieve_continue_and_stream(runner: dict) -> None:
+    c = responses_client(runner)
+    first = c.responses.create(model=runner["model"], instructions="Be brief.", input="hi", max_output_tokens=6,
+                               extra_body={"logit_bias": NO_EOS})
+    assert first.object == "response" and first.status == "incomplete" and first.incomplete_details.reason == "max_output_tokens"
+    (message,) = first.output
+    assert message.type == "message" and message.role == "assistant" and first.output_text
+    assert first.usage.output_tokens == 6 and first.usage.input_tokens > 0
+    assert c.responses.retrieve(first.id).output_text == first.output_text
+    items = c.responses.input_items.list(first.id)
+    assert [i.content[0].text for i in items.data] == ["hi"]  # instructions are not an input item
+    # previous_response_id: the stored conversation goes in before the new input
+    follow = c.responses.create(model=runner["model"], input=[{"role": "user", "content": "and again"}],
+                                previous_response_id=first.id, max_output_tokens=3)
+    assert follow.previous_response_id == first.id and follow.usage.input_tokens > first.usage.input_tokens
+    # streamed, as OpenAI streams it
+    with c.responses.stream(model=runner["model"], input="hi", max_output_tokens=5, extra_body={"logit_bias": NO_EOS}) as s:
+        events = list(s)
+    final = events[-1].response  # cut short: the stream ends with response.incomplete, as OpenAI's does
+    kinds = [e.type for e in events]
+    assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"]
+    assert kinds[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
+                          "response.incomplete"]
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == final.output_text
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    # every prefix DMR serves; an unknown id is a 404
+    for prefix in ("", "/v1", "/engines", "/engines/llama.cpp", "/engines/llama.cpp/v1"):
+        got = httpx.post(f"{runner['base']}{prefix}/responses", json={"model": runner["model"], "input": "x",
+                                                                       "max_output_tokens": 2, "store": False}, timeout=60)
+        assert got.status_code == 200 and got.json()["store"] is False, prefix
+        assert httpx.get(f"{runner['base']}{prefix}/responses/{got.json()['id']}").status_code == 404
+
+
+def test_responses_function_tools_and_json_schema(runner: dict) -> None:
+    c = responses_client(runner)
+    called = c.responses.create(model=runner["model"], input="weather in rome?", tools=[RESPONSES_WEATHER],
+                                tool_choice={"type": "function", "name": "get_weather"}, max_output_tokens=200)
+    (call,) = called.output
+    assert call.type == "function_call" and call.name == "get_weather" and call.call_id
+    assert json.loads(call.arguments)["city"] in ("Paris", "Rome")
+    # the call and its output go back in, as agents send them
+    answered = c.responses.create(model=runner["model"], max_output_tokens=10, tools=[RESPONSES_WEATHER], tool_choice="none",
+                                  input=[{"role": "user", "content": "weather in rome?"}, call.model_dump(exclude_none=True),
+                                         {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}])
+    assert answered.output[0].type == "message"
+    with c.responses.stream(model=runner["model"], input="weather?", tools=[RESPONSES_WEATHER], tool_choice="required",
+                            max_output_tokens=200) as s:
+        kinds = [e.type for e in s]
+        final = s.get_final_response()
+    assert "response.function_call_arguments.delta" in kinds and kinds[-1] == "response.completed"
+    assert final.output[0].type == "function_call"
+    shaped = c.responses.create(model=runner["model"], input="hi", max_output_tokens=80,
+                                text={"format": {"type": "json_schema", "name": "x", "schema": SCHEMA}})
+    assert set(json.loads(shaped.output_text)) == {"n", "ok"}
+    bad = httpx.post(f"{runner['base']}/v1/responses", json={"model": runner["model"], "input": [{"type": "image"}]})
+    assert bad.status_code == 400 and "not supported" in bad.json()["error"]["message"]
+
+
+def test_openai_agents_sdk_default_model_with_a_function_tool(runner: dict) -> None:
+    """The Agents SDK's default model is the Responses API: an agent with a function tool, run and
+    streamed. The forced first call makes the tiny model's choice deterministic; the agent stops on it."""
+    agents = pytest.importorskip("agents")
+    import asyncio
+
+    agents.set_tracing_disabled(True)
+    client = openai.AsyncOpenAI(base_url=f"{runner['base']}/engines/v1", api_key="unused", max_retries=0, timeout=60)
+    calls: list[str] = []
+
+    @agents.function_tool
+    def get_weather(city: Literal["Paris", "Rome"]) -> str:
+        """Weather in a city."""
+        calls.append(city)
+        return f"sunny in {city}"
+
+    agent = agents.Agent(name="weather", instructions="Answer with the weather.", tools=[get_weather],
+                         model=agents.OpenAIResponsesModel(model=runner["model"], openai_client=client),
+                         model_settings=agents.ModelSettings(tool_choice="get_weather", max_tokens=200),
+                         tool_use_behavior="stop_on_first_tool")
+
+    async def run() -> tuple[str, str]:
+        done = await agents.Runner.run(agent, "weather in rome?")
+        streamed = agents.Runner.run_streamed(agent, "weather in paris?")
+        async for _ in streamed.stream_events():
+            pass
+        return done.final_output, streamed.final_output
+
+    ran, streamed = asyncio.run(run())
+    assert ran.startswith("sunny in ") and streamed.startswith("sunny in ") and set(calls) <= {"Paris", "Rome"}
+    assert len(calls) == 2
