@@ -22,13 +22,17 @@ $(VENV)/.installed: pyproject.toml $(REQ)/build.txt $(REQ)/base.txt
 	touch $@
 
 # Everything the tests need, the model runner included. llama-cpp-python builds from source once
-# (about 10 minutes on 2 cores); pip's wheel cache keeps the wheel for later runs.
+# (about 10 minutes on 2 cores); pip's wheel cache keeps the wheel for later runs. It is built for
+# x86-64-v3 (AVX2, FMA, F16C), not -march=native: a cached wheel may run on another machine, and
+# llama.cpp's native build with AMX crashes on Gemma 3 on Sapphire Rapids CPUs (seen: SIGSEGV in the
+# first decode). Other architectures ignore these flags.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 $(VENV)/.test: $(VENV)/.installed $(REQ)/sdist-build.txt $(REQ)/test.txt
 	$(LOCKED) -r $(REQ)/sdist-build.txt
 	@$(PIP) cache list 'llama_cpp_python-*' 2>/dev/null | grep -q llama_cpp_python \
 	  && echo '>>> llama-cpp-python: using the wheel in pip'"'"'s cache' \
 	  || echo '>>> llama-cpp-python: compiling llama.cpp from source, about 10 minutes on 2 cores (once; pip caches the wheel)'
-	$(LOCKED) --no-build-isolation -r $(REQ)/test.txt
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(LOCKED) --no-build-isolation -r $(REQ)/test.txt
 	touch $@
 
 venv: $(VENV)/.installed

@@ -29,6 +29,7 @@ from .engine import Engine
 from .http import ApiError, error_response
 from .metrics import Metrics
 from .names import InvalidReference, normalize
+from .recorder import Recording
 from .registry import PullError, pull
 from .service import Runner
 from .store import NotFound, Store
@@ -90,6 +91,7 @@ def create_app(models_path: str | None = None, preload: list[str] | None = None,
 
     for api in (models, openai, responses, anthropic, ollama, rerank, admin):
         app.include_router(api.router(core))
+    app.add_middleware(Recording, log=core.requests)
 
     @app.get("/ready")
     async def ready() -> JSONResponse:

@@ -60,6 +60,7 @@ class Engine:
         self.max_memory = max_memory if max_memory is not None else _memory_cap()
         self.workers: dict[tuple[str, str], Worker] = {}
         self.settings: dict[str, Settings] = {}
+        self.configs: dict[str, dict[str, Any]] = {}
         self.base = parse_flags(base_args) if base_args else Settings()
         self.keep_alive = keep_alive if keep_alive is not None else float(os.environ.get("KEEP_ALIVE", "300"))
         self.lock = threading.Lock()
@@ -72,6 +73,9 @@ class Engine:
             settings.load["n_ctx"] = context_size
         with self.lock:
             self.settings[model_id] = settings
+            # as DMR's GET /engines/_configure reports it (BackendConfiguration's JSON)
+            self.configs[model_id] = {k: v for k, v in (("context-size", context_size),
+                                                        ("runtime-flags", list(flags or []) or None)) if v is not None}
             # A running worker keeps its settings until it is unloaded; reload on next use.
             for mode in (COMPLETION, EMBEDDING, RERANK):
                 worker = self.workers.pop((model_id, mode), None)

@@ -312,3 +312,57 @@ def pull(source: str, store: Store, progress: Progress, bearer: str | None = Non
             raise PullError(str(exc)) from None
         except OSError as exc:
             raise PullError(f"cannot write to the model store: {exc.strerror or exc}") from None
+
+
+class ArchiveError(Exception):
+    """A model archive (`docker model load`) that is malformed or does not match its digests."""
+
+
+def load_archive(store: Store, archive: Path) -> str:
+    """Register the model in a DMR model archive: a tar of `blobs/sha256/<hex>` files (each checked
+    against its name) and `manifest.json`, read as a stream. The model has no tag until one is given
+    (POST /models/{id}/tag), as with DMR."""
+    import tarfile
+
+    raw_manifest: bytes | None = None
+    try:
+        with tarfile.open(archive, mode="r|*") as tar:
+            for member in tar:
+                if not member.isreg():
+                    continue
+                if member.name == "manifest.json":
+                    raw_manifest = tar.extractfile(member).read()  # type: ignore[union-attr]
+                    continue
+                parts = Path(member.name).parts
+                if len(parts) != 3 or parts[0] != "blobs" or parts[1] != "sha256" or ".." in parts:
+                    continue
+                digest = "sha256:" + parts[2]
+                try:
+                    tmp = store.incomplete_path(digest)
+                except StoreError as exc:
+                    raise ArchiveError(f"{member.name}: {exc}") from None
+                source = tar.extractfile(member)
+                h = hashlib.sha256()
+                with open(tmp, "wb") as out:
+                    while block := source.read(CHUNK):  # type: ignore[union-attr]
+                        h.update(block)
+                        out.write(block)
+                if "sha256:" + h.hexdigest() != digest:
+                    tmp.unlink(missing_ok=True)
+                    raise ArchiveError(f"{member.name}: content does not match its digest")
+                os.replace(tmp, store.blob_path(digest))
+    except tarfile.TarError as exc:
+        raise ArchiveError(f"not a model archive: {exc}") from None
+    if raw_manifest is None:
+        raise ArchiveError("the archive has no manifest.json")
+    try:
+        manifest = json.loads(raw_manifest)
+        files = [d["digest"] for d in [manifest["config"], *manifest["layers"]]]
+    except (ValueError, KeyError, TypeError):
+        raise ArchiveError("manifest.json is not a model manifest") from None
+    missing = [f for f in files if not store.has_blob(f)]
+    if missing:
+        raise ArchiveError(f"the archive lacks blobs {', '.join(missing)}")
+    digest = store.write_manifest(raw_manifest)
+    store.add(digest, [], files)
+    return digest

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .engine import CapacityError, Engine
 from .http import ApiError
 from .metrics import Metrics
 from .names import InvalidReference, display_name
+from .recorder import RequestLog
 from .store import NotFound, Store, StoreError
 from .tasks import END, Job, Task
 
@@ -20,6 +21,7 @@ class Runner:
     store: Store
     engine: Engine
     metrics: Metrics
+    requests: RequestLog = field(default_factory=RequestLog)
 
     def resolve(self, name: Any) -> Any:
         if not isinstance(name, str) or not name:

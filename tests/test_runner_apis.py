@@ -375,6 +375,22 @@ def test_rerank(reranker: dict) -> None:
     assert bad.status_code == 400 and "documents" in bad.json()["error"]["message"]
 
 
+def test_score_in_vllms_shape(reranker: dict) -> None:
+    ranked = httpx.post(f"{reranker['base']}/v1/rerank", json={"model": reranker["model"], "query": "q",
+                                                              "documents": DOCS}, timeout=60).json()["results"]
+    by_index = {r["index"]: r["relevance_score"] for r in ranked}
+    for path in ("/score", "/engines/score", "/engines/llama.cpp/score"):
+        got = httpx.post(f"{reranker['base']}{path}", json={"model": reranker["model"], "text_1": "q", "text_2": DOCS},
+                         timeout=60).json()
+        assert got["object"] == "list" and [d["index"] for d in got["data"]] == [0, 1, 2, 3]
+        assert [d["score"] for d in got["data"]] == pytest.approx([by_index[i] for i in range(4)], rel=1e-5)
+    pairs = httpx.post(f"{reranker['base']}/score", json={"model": reranker["model"], "text_1": ["q", "q"],
+                                                          "text_2": DOCS[:2]}, timeout=60).json()
+    assert [d["score"] for d in pairs["data"]] == pytest.approx([by_index[0], by_index[1]], rel=1e-5)
+    bad = httpx.post(f"{reranker['base']}/score", json={"model": reranker["model"], "text_1": ["a", "b"], "text_2": DOCS})
+    assert bad.status_code == 400
+
+
 def test_rerank_refuses_a_model_that_is_not_a_reranker(runner: dict) -> None:
     resp = httpx.post(f"{runner['base']}/v1/rerank", json={"model": runner["model"], "query": "q", "documents": ["d"]},
                       timeout=60)
@@ -478,3 +494,127 @@ def test_openai_agents_sdk_default_model_with_a_function_tool(runner: dict) -> N
     ran, streamed = asyncio.run(run())
     assert ran.startswith("sunny in ") and streamed.startswith("sunny in ") and set(calls) <= {"Paris", "Rome"}
     assert len(calls) == 2
+
+
+# ---- tools over Anthropic and Ollama --------------------------------------------------------------------
+ANTHROPIC_WEATHER = {"name": "get_weather", "description": "Weather in a city",
+                     "input_schema": WEATHER["function"]["parameters"]}
+
+
+def test_anthropic_tools(runner: dict) -> None:
+    c = claude(runner)
+    question = {"role": "user", "content": "weather in rome?"}
+    msg = c.messages.create(model=runner["model"], max_tokens=200, tools=[ANTHROPIC_WEATHER],
+                            tool_choice={"type": "tool", "name": "get_weather"}, messages=[question])
+    (use,) = [b for b in msg.content if b.type == "tool_use"]
+    assert msg.stop_reason == "tool_use" and use.name == "get_weather" and use.input["city"] in ("Paris", "Rome")
+    # the tool_use and its tool_result go back in, as Anthropic's agents send them
+    answer = c.messages.create(model=runner["model"], max_tokens=8, tools=[ANTHROPIC_WEATHER], tool_choice={"type": "none"},
+                               messages=[question, {"role": "assistant", "content": [use.model_dump()]},
+                                         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id,
+                                                                       "content": "sunny"}]}])
+    assert answer.content[0].type == "text" and answer.stop_reason in ("end_turn", "max_tokens")
+    with c.messages.stream(model=runner["model"], max_tokens=200, tools=[ANTHROPIC_WEATHER],
+                           tool_choice={"type": "any"}, messages=[question]) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_message()
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop" and "content_block_delta" in kinds
+    assert final.stop_reason == "tool_use" and final.content[-1].type == "tool_use"
+    assert final.content[-1].input["city"] in ("Paris", "Rome")
+
+
+def test_ollama_tools(runner: dict) -> None:
+    c = ollama.Client(host=runner["base"], timeout=60)
+    question = {"role": "user", "content": "weather in rome?"}
+    # "auto": the model may answer or call; the tiny model's choice is its own, the shape is ours
+    resp = c.chat(model=runner["model"], messages=[question], tools=[WEATHER], options={"num_predict": 200, "seed": 3})
+    calls = resp.message.tool_calls or []
+    assert resp.done and (calls or resp.message.content)
+    for call in calls:
+        assert call.function.name == "get_weather" and call.function.arguments["city"] in ("Paris", "Rome")
+    streamed = list(c.chat(model=runner["model"], messages=[question], tools=[WEATHER], stream=True,
+                           options={"num_predict": 200, "seed": 3}))
+    assert streamed[-1].done and (streamed[0].message.tool_calls or []) == calls
+    history = [question, {"role": "assistant", "content": "", "tool_calls": [
+        {"function": {"name": "get_weather", "arguments": {"city": "Rome"}}}]},
+        {"role": "tool", "content": "sunny", "tool_name": "get_weather"}]
+    assert c.chat(model=runner["model"], messages=history, options={"num_predict": 4}).done
+
+
+# ---- Ollama's and DMR's management calls ------------------------------------------------------------------
+def test_ollama_management(runner: dict, tmp_path: Path) -> None:
+    c = ollama.Client(host=runner["base"], timeout=60)
+    assert httpx.get(f"{runner['base']}/api/version").json()["version"]
+    c.chat(model=runner["model"], messages=[{"role": "user", "content": "hi"}], options={"num_predict": 1})
+    (running,) = [m for m in c.ps().models if m.model == runner["model"]]
+    assert running.size > 0 and running.digest and running.expires_at
+    address = runner["model"].split("/ai/")[0]
+    copy = f"{address}/ai/tiny-copy-{runner['mode']}:v1"
+    push_model(address, f"ai/tiny-copy-{runner['mode']}", "v1", [write_tiny_llama(tmp_path / "t.gguf").read_bytes() + b"\0" * 64])
+    events = list(c.pull(copy, stream=True))
+    assert events[-1].status == "success" and all(e.status for e in events)
+    assert any(e.status.startswith("pulling ") and e.total for e in events[:-1])
+    assert c.pull(copy).status == "success"
+    assert copy in {m.model for m in c.list().models}
+    c.delete(copy)
+    assert copy not in {m.model for m in c.list().models}
+    with pytest.raises(ollama.ResponseError):
+        c.delete(copy)
+
+
+def _archive(entry_dir: Path, blobs: dict[str, bytes], manifest: bytes) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in [*((f"blobs/sha256/{d[7:]}", b) for d, b in blobs.items()), ("manifest.json", manifest)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_dmr_admin_calls(tmp_path: Path, model: str) -> None:
+    import hashlib
+
+    proc, base = start_runner(tmp_path / "models", {"LLAMA_ARGS": "--ctx-size 256"})
+    try:
+        pull(base, model)
+        df = httpx.get(f"{base}/engines/df").json()
+        assert df["models_disk_usage"] > 0 and df["default_backend_disk_usage"] > 0
+        assert httpx.post(f"{base}/engines/_configure", json={"model": model, "context-size": 128,
+                                                               "runtime-flags": ["--temp", "0.1"]}).status_code == 202
+        (config,) = httpx.get(f"{base}/engines/_configure", params={"model": model}).json()
+        assert config["Config"] == {"context-size": 128, "runtime-flags": ["--temp", "0.1"]} and config["Backend"] == "llama.cpp"
+        # recent requests, never their headers
+        httpx.post(f"{base}/engines/v1/chat/completions", headers={"Authorization": "Bearer s3cret-token"},
+                   json={"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}, timeout=60)
+        (recorded,) = httpx.get(f"{base}/engines/requests", params={"model": model}).json()
+        record = recorded["records"][-1]
+        assert recorded["count"] == 1 and record["status_code"] == 200 and '"chat.completion"' in record["response"]
+        assert "s3cret-token" not in json.dumps(recorded)
+        # tag, then load an archive of the same model, purge
+        tagged = httpx.post(f"{base}/models/{model}/tag", params={"repo": "team/tiny", "tag": "v2"})
+        assert tagged.status_code == 201 and tagged.json()["target"] == "team/tiny:v2"
+        assert httpx.get(f"{base}/models/team/tiny:v2").json()["id"] == httpx.get(f"{base}/models/{model}").json()["id"]
+        index = json.loads((tmp_path / "models" / "models.json").read_text())["models"][0]
+        blobs = {f: (tmp_path / "models" / "blobs" / "sha256" / f[7:]).read_bytes() for f in index["files"]}
+        manifest = (tmp_path / "models" / "manifests" / "sha256" / index["id"][7:]).read_bytes()
+        assert httpx.delete(f"{base}/models/purge").status_code == 200
+        assert httpx.get(f"{base}/models").json() == []
+        loaded = httpx.post(f"{base}/models/load", content=_archive(tmp_path, blobs, manifest), timeout=60)
+        assert loaded.status_code == 200 and json.loads(loaded.text.splitlines()[-1])["type"] == "success"
+        assert httpx.get(f"{base}/models/{index['id']}").json()["tags"] == []
+        forged = dict(blobs)
+        forged[next(iter(forged))] = b"not what the digest says"
+        bad = httpx.post(f"{base}/models/load", content=_archive(tmp_path, forged, manifest), timeout=60)
+        assert bad.status_code == 400 and "does not match" in bad.json()["error"]["message"]
+        assert hashlib.sha256(manifest).hexdigest() == index["id"][7:]
+    finally:
+        stop(proc)
+    quiet, quiet_base = start_runner(tmp_path / "quiet", {"RECORD_REQUESTS": "0"})
+    try:
+        assert httpx.get(f"{quiet_base}/engines/requests").status_code == 404
+    finally:
+        stop(quiet)

@@ -1,16 +1,20 @@
-"""Admin: /engines/status, /engines/ps, /engines/unload, /engines/_configure, /metrics, /version, /."""
+"""Admin: /engines/status, /engines/ps, /engines/df, /engines/unload, /engines/_configure (POST and
+GET), /engines/requests, /metrics, /version, / (Docker Model Runner's shapes)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
+from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from .. import __version__
 from ..http import ApiError, check_fields, error_response, field, read_json
 from ..metrics import CONTENT_TYPE
+from ..names import display_name
 from ..service import Runner
 
 
@@ -56,6 +60,35 @@ def router(core: Runner) -> APIRouter:
             raise ApiError(400, str(exc)) from None
         return Response(status_code=202)
 
+    @router.get("/engines/df")
+    async def df() -> dict:
+        """Bytes of the model store, and of the inference engine (llama-cpp-python's package)."""
+        return {"models_disk_usage": _tree_size(core.store.root), "default_backend_disk_usage": _engine_size()}
+
+    @router.get("/engines/_configure")
+    async def configured(request: Request) -> list[dict]:
+        wanted = request.query_params.get("model")
+        wanted_id = core.resolve(wanted).id if wanted else None
+        out = []
+        for entry in core.store.list():
+            config = core.engine.configs.get(entry.id)
+            if config is None or (wanted_id and entry.id != wanted_id):
+                continue
+            out.append({"Backend": "llama.cpp", "Model": entry.tags[0] if entry.tags else "", "ModelID": entry.id,
+                        "Mode": "completion", "Config": config})
+        return out
+
+    @router.get("/engines/requests")
+    async def requests(request: Request) -> Response:
+        if not core.requests.enabled:
+            return error_response(404, "request recording is off (RECORD_REQUESTS=0)", "not_found_error")
+        model = request.query_params.get("model")
+        names = None
+        if model:  # the names a request may have used for this model
+            entry = core.resolve(model)
+            names = {model, entry.id, *entry.tags, *(display_name(t) for t in entry.tags)}
+        return JSONResponse(core.requests.recorded(names))
+
     @router.get("/metrics")
     async def prometheus() -> Response:
         if os.environ.get("DISABLE_METRICS", "").lower() in ("1", "true", "yes"):
@@ -72,3 +105,16 @@ def router(core: Runner) -> APIRouter:
         return PlainTextResponse("Docker Model Runner compatible runner is running")
 
     return router
+
+
+def _tree_size(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+@functools.cache
+def _engine_size() -> int:
+    try:
+        import llama_cpp
+    except ImportError:
+        return 0
+    return _tree_size(Path(llama_cpp.__file__).parent)

@@ -1,7 +1,8 @@
-"""Ollama's API, as Docker Model Runner serves it: GET /api/tags, POST /api/show, /api/chat,
-/api/generate (streamed as NDJSON unless `"stream": false`, Ollama's default being to stream),
-/api/embed and /api/embeddings. Point the `ollama` client's host at the runner. Requests become the
-same tasks as OpenAI ones; Ollama's `options` map onto the sampling fields."""
+"""Ollama's API, as Docker Model Runner serves it: GET /api/version, /api/tags, /api/ps, POST
+/api/show, /api/chat (with `tools`), /api/generate (streamed as NDJSON unless `"stream": false`,
+Ollama's default being to stream), /api/embed, /api/embeddings, /api/pull (progress in Ollama's
+shape), DELETE /api/delete. Point the `ollama` client's host at the runner. Requests become the same
+tasks as OpenAI ones; Ollama's `options` map onto the sampling fields."""
 
 from __future__ import annotations
 
@@ -20,8 +21,13 @@ from ..names import display_name
 from ..results import Finish, Usage, collect
 from ..service import Runner
 from ..tasks import Embedding, Generation
-from ..tools import schema_grammar
+from ..tools import ToolPlan, plan_tools, schema_grammar, tool_messages, tool_reply
 from ..worker import COMPLETION, EMBEDDING
+from .models import pull_events, pull_source
+
+# What GET /api/version answers: the Ollama API version this server speaks (clients such as Open WebUI
+# call it to test a connection and gate features on it).
+OLLAMA_VERSION = "0.12.0"
 
 # Ollama option -> sampling field of the OpenAI path (and llama-cpp-python).
 _OPTIONS = {"temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "min_p": "min_p",
@@ -49,6 +55,20 @@ class Options(Body):
 class ChatMessage(Body):
     role: str
     content: str = ""
+    tool_calls: list[dict] | None = None  # an assistant's earlier calls: [{"function": {"name", "arguments"}}]
+    tool_name: str | None = None  # a tool result's tool
+
+
+class PullRequest(Body):
+    model: str | None = None
+    name: str | None = None  # older clients
+    stream: bool = True
+    insecure: bool = False
+
+
+class DeleteRequest(Body):
+    model: str | None = None
+    name: str | None = None
 
 
 class _Inference(Body):
@@ -69,6 +89,25 @@ class _Inference(Body):
 
 class ChatRequest(_Inference):
     messages: list[ChatMessage] = Field(min_length=1)
+    tools: list[dict] | None = None
+
+
+def chat_messages(messages: list[ChatMessage]) -> list[dict]:
+    """Ollama's messages as OpenAI's (tool calls with JSON-string arguments, results as tool messages)."""
+    out: list[dict] = []
+    for i, m in enumerate(messages):
+        if m.role == "assistant" and m.tool_calls:
+            calls = [{"id": f"call_{i}_{j}", "type": "function",
+                      "function": {"name": (c.get("function") or {}).get("name", ""),
+                                   "arguments": json.dumps((c.get("function") or {}).get("arguments") or {})}}
+                     for j, c in enumerate(m.tool_calls)]
+            out.append({"role": "assistant", "content": m.content or None, "tool_calls": calls})
+        elif m.role == "tool":
+            out.append({"role": "tool", "name": m.tool_name or "tool", "tool_call_id": m.tool_name or "tool",
+                        "content": m.content})
+        else:
+            out.append({"role": m.role, "content": m.content})
+    return out
 
 
 class GenerateRequest(_Inference):
@@ -87,6 +126,20 @@ class EmbedRequest(Body):
     input: str | list[str] | None = None  # /api/embed
     prompt: str | None = None  # /api/embeddings
 
+
+
+def ollama_progress(event: dict) -> dict:
+    """A DMR pull event in Ollama's pull progress shape."""
+    kind = event.get("type")
+    if kind == "success":
+        return {"status": "success"}
+    if kind == "error":
+        return {"error": event.get("message", "pull failed")}
+    layer = event.get("layer") or {}
+    digest = str(layer.get("id") or "")
+    status = f"pulling {digest.removeprefix('sha256:')[:12]}" if digest.startswith("sha256:") else "pulling manifest"
+    out = {"status": status, "digest": digest, "total": layer.get("size"), "completed": layer.get("current")}
+    return {k: v for k, v in out.items() if v}
 
 
 def _now() -> str:
@@ -131,22 +184,34 @@ def router(core: Runner) -> APIRouter:
                 "details": _details(described), "model_info": {"general.architecture": described["config"]["architecture"]},
                 "capabilities": ["completion", "embedding"], "modified_at": _now()}
 
-    async def generate(task: Generation, worker: Any, shape: str) -> Response:
+    async def generate(task: Generation, worker: Any, shape: str, plan: ToolPlan | None = None) -> Response:
         started = time.monotonic_ns()
 
-        def final(text: str, finish: str | None, usage: Usage) -> dict:
+        def final(text: str, finish: str | None, usage: Usage, calls: list[dict] | None = None) -> dict:
             out = {"model": task.model, "created_at": _now(), "done": True,
                    "done_reason": "length" if finish == "length" else "stop",
                    "total_duration": time.monotonic_ns() - started, "load_duration": 0,
                    "prompt_eval_count": usage.prompt_tokens, "prompt_eval_duration": 0,
                    "eval_count": usage.completion_tokens, "eval_duration": 0}
-            return {**out, **({"message": {"role": "assistant", "content": text}} if shape == "chat" else {"response": text})}
+            message = {"role": "assistant", "content": text, **({"tool_calls": calls} if calls else {})}
+            return {**out, **({"message": message} if shape == "chat" else {"response": text})}
 
         def piece(text: str) -> dict:
             body = {"message": {"role": "assistant", "content": text}} if shape == "chat" else {"response": text}
             return {"model": task.model, "created_at": _now(), **body, "done": False}
 
         core.metrics.request("ollama", 200)
+        if plan is not None:  # tool calls are decided once the reply is whole: one message, then done
+            done = await collect(core.results(worker, task))
+            content, calls = tool_reply(done.text)
+            calls = [{"function": {"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}}
+                     for c in calls]
+            if not task.stream:
+                return JSONResponse(final(content or "", done.reason, done.usage, calls))
+            lines = [{"model": task.model, "created_at": _now(), "message": {
+                "role": "assistant", "content": content or "", **({"tool_calls": calls} if calls else {})}, "done": False},
+                final("", done.reason, done.usage)]
+            return Response("".join(json.dumps(line) + "\n" for line in lines), media_type="application/x-ndjson")
         if not task.stream:
             done = await collect(core.results(worker, task))
             return JSONResponse(final(done.text, done.reason, done.usage))
@@ -170,10 +235,15 @@ def router(core: Runner) -> APIRouter:
     async def chat(request: Request) -> Response:
         body = parse_body(ChatRequest, await read_json(request))
         entry = core.resolve(body.model)
-        messages = [{"role": m.role, "content": m.content} for m in body.messages]
+        messages, grammar = chat_messages(body.messages), body.grammar()
+        plan = plan_tools(body.tools, "auto")
+        if plan is not None:
+            messages, grammar = tool_messages(messages, plan), schema_grammar(plan.schema)
+        elif any(m.get("tool_calls") or m["role"] == "tool" for m in messages):
+            messages = tool_messages(messages, None)
         task = Generation("chat", messages=messages, params=params_for(entry, body.options), stream=body.stream,
-                          model=body.model, include_usage=body.stream, grammar=body.grammar())
-        return await generate(task, core.worker_for(entry, COMPLETION), "chat")
+                          model=body.model, include_usage=body.stream, grammar=grammar)
+        return await generate(task, core.worker_for(entry, COMPLETION), "chat", plan)
 
     @router.post("/generate")
     async def generate_text(request: Request) -> Response:
@@ -195,6 +265,56 @@ def router(core: Runner) -> APIRouter:
         result = await core.one(core.worker_for(entry, EMBEDDING), Embedding(inputs, body.model))
         core.metrics.request("ollama", 200)
         return [item["embedding"] for item in result["data"]]
+
+    @router.get("/version")
+    async def version() -> dict:
+        return {"version": OLLAMA_VERSION}
+
+    @router.get("/ps")
+    async def ps() -> dict:
+        running = []
+        for w in core.engine.running():
+            if not w["loaded"] or w["mode"] != COMPLETION:
+                continue
+            try:
+                entry = core.store.find(w["model_name"])
+            except Exception:  # noqa: BLE001 - deleted since: nothing to show
+                continue
+            size = sum(p.stat().st_size for p in core.store.gguf_files(entry))
+            expires = datetime.fromtimestamp(w["last_used"] + core.engine.keep_alive, UTC)
+            running.append({"name": w["model_name"], "model": w["model_name"], "size": size,
+                            "digest": entry.id.removeprefix("sha256:"), "details": _details(core.store.describe(entry)),
+                            "expires_at": expires.isoformat().replace("+00:00", "Z"), "size_vram": 0})
+        return {"models": running}
+
+    @router.post("/pull")
+    async def pull_model(request: Request) -> Response:
+        body = parse_body(PullRequest, await read_json(request))
+        name = body.model or body.name
+        if not name:
+            raise ApiError(400, "model: field required")
+        events = pull_events(core, pull_source(name))
+        if not body.stream:
+            last: dict = {}
+            async for event in events:
+                last = event
+            if last.get("type") == "error":
+                return JSONResponse({"error": last.get("message", "pull failed")}, status_code=500)
+            return JSONResponse({"status": "success"})
+
+        async def lines() -> AsyncIterator[bytes]:
+            async for event in events:
+                yield (json.dumps(ollama_progress(event)) + "\n").encode()
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    @router.delete("/delete")
+    async def delete(request: Request) -> Response:
+        body = parse_body(DeleteRequest, await read_json(request))
+        entry = core.resolve(body.model or body.name)
+        core.engine.unload({entry.id})
+        core.store.delete(entry.id)
+        return Response(status_code=200)
 
     @router.post("/embed")
     async def embed(request: Request) -> dict:
