@@ -205,12 +205,57 @@ def build_llama_server() -> Path:
         tar.extractall(out, filter="data")
     source = next(out.glob("llama_cpp_python-*/vendor/llama.cpp"))
     print(f"building llama-server from {source} (about 15 minutes on 2 cores)", flush=True)
+    # The instruction set the Makefile builds llama-cpp-python for (LLAMA_CMAKE_ARGS): the same kernels
+    # on both sides of the comparison.
+    portable = ["-DGGML_NATIVE=OFF", "-DGGML_AVX=ON", "-DGGML_AVX2=ON", "-DGGML_FMA=ON", "-DGGML_F16C=ON", "-DGGML_BMI2=ON"]
     subprocess.run(["cmake", "-S", str(source), "-B", str(out / "build"), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-                    "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON"],
-                   check=True, stdout=subprocess.DEVNULL)
+                    "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON",
+                    *portable], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["cmake", "--build", str(out / "build"), "--target", "llama-server", "-j", str(os.cpu_count() or 2)],
                    check=True, stdout=subprocess.DEVNULL)
     return binary
+
+
+def speculative(path: Path, args: argparse.Namespace) -> None:
+    """Tokens per second of one greedy stream with and without a draft model (issue 25), in one run: no
+    draft; a copy of the model with only its first --draft-layers blocks (same vocabulary, written by
+    bench/draft_gguf.py); the model itself as its own draft (every draft accepted: the cost of drafting)."""
+    import httpx
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from draft_gguf import cut_layers
+
+    draft = path.with_name(f"gemma3-270m-draft-{args.draft_layers}.gguf")
+    if not draft.exists():
+        cut_layers(path, draft, args.draft_layers)
+    model, cut = "local/gemma3-270m-q4_k_m", f"local/gemma3-270m-draft-{args.draft_layers}"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base_url = start_runner(path, f"--threads {args.threads} --ctx-size {args.ctx} --parallel 1", tmp)
+        try:
+            with httpx.stream("POST", f"{base_url}/models/create", json={"from": f"file://{draft}"}, timeout=600) as r:
+                for _ in r.iter_lines():
+                    pass
+            body = {"model": model, "prompt": PROMPT, "max_tokens": args.tokens * 2, **GREEDY}
+            for label, spec in (("no draft", None),
+                                (f"draft: first {args.draft_layers} blocks of the model", {"draft_model": cut}),
+                                ("draft: the model itself", {"draft_model": model})):
+                config = {"model": model, **({"speculative": {**spec, "num_tokens": args.draft_tokens}} if spec else {})}
+                httpx.post(f"{base_url}/engines/_configure", json=config, timeout=60).raise_for_status()
+                concurrent(f"{base_url}/engines/v1/completions", [{**body, "max_tokens": 4}])  # load, warm up
+                result = concurrent(f"{base_url}/engines/v1/completions", [body])
+                worker = next(w for w in httpx.get(f"{base_url}/engines/ps").json() if w["mode"] == "completion")
+                stats = worker.get("speculative") or {}
+                drafted, accepted = stats.get("drafted_tokens", 0), stats.get("accepted_tokens", 0)
+                rows.append((label, result["single_tps"], drafted, accepted))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print(f"\nspeculative decoding, one greedy stream of {args.tokens * 2} tokens, {args.draft_tokens} drafted per step")
+    print(f"{'':<42} {'tok/s':>7} {'drafted':>8} {'accepted':>9} {'speed-up':>9}")
+    for label, tps, drafted, accepted in rows:
+        rate = f"{accepted / drafted:.0%}" if drafted else "-"
+        print(f"{label:<42} {tps:>7.1f} {drafted:>8} {accepted:>5} {rate:>3} {tps / rows[0][1]:>8.2f}x")
 
 
 def main() -> None:
@@ -222,6 +267,9 @@ def main() -> None:
     parser.add_argument("--system-tokens", type=int, default=2069, help="length of the shared system prompt")
     parser.add_argument("--llama-server", help="a llama-server binary (default: build it, see above)")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--draft-layers", type=int, default=3,
+                        help="speculative decoding: blocks of the Gemma copy used as the draft (bench/draft_gguf.py)")
+    parser.add_argument("--draft-tokens", type=int, default=4, help="speculative decoding: tokens drafted per step")
     args = parser.parse_args()
     path = model_path()
     from llama_cpp import Llama
@@ -265,6 +313,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
     print_table(rows, base)
+    speculative(path, args)
     peer = next((r for name, r in rows.items() if name.startswith("llama-server")), None)
     default = next(r for name, r in rows.items() if name.startswith("runner, default"))
     fixed = next(r for name, r in rows.items() if name.startswith("runner --parallel"))

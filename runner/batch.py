@@ -42,6 +42,9 @@ class _Seq:
     sent: int = 0
     last: int = -1
     finish: str | None = None
+    proposal: list[int] = field(default_factory=list)  # the draft's tokens in this step's batch
+    drafted: int = 0  # draft tokens this sequence verified, and accepted
+    accepted: int = 0
 
 
 class BatchedWorker(Worker):
@@ -51,10 +54,19 @@ class BatchedWorker(Worker):
     def __init__(self, model_id: str, name: str, paths: list, mode: str, settings: Any, chat_template: str | None,
                  metrics: Any, n_parallel: int | None = None) -> None:
         super().__init__(model_id, name, paths, mode, settings, chat_template, metrics)
+        self.draft: Any = None  # a DraftModel when speculative decoding is configured (draft.py)
+        self.drafted = self.accepted = 0  # draft tokens proposed and accepted, since the model loaded
         self.requested_slots = n_parallel
         self.n_parallel = n_parallel or 1  # until the model is loaded
         self.active: list[_Seq] = []
         self.slot_tokens: dict[int, list[int]] = {}  # what each slot's KV cache holds, position by position
+
+    def status(self) -> dict[str, Any]:
+        draft = self.settings.draft
+        if draft is None:
+            return {}
+        return {"speculative": {"draft_model": draft.name, "num_tokens": draft.n_max, "min_acceptance_rate": draft.p_min,
+                                "drafted_tokens": self.drafted, "accepted_tokens": self.accepted}}
 
     def pending(self) -> int:
         # `busy`: a request taken off the queue and not yet running (the model may be loading for it),
@@ -102,11 +114,23 @@ class BatchedWorker(Worker):
         self.memory = L.llama_get_memory(self.ctx)
         self._formatter = None
         self.L = L
+        self.draft = None
+        if self.settings.draft is not None:
+            from .draft import DraftModel
+
+            try:
+                self.draft = DraftModel(L, self.settings.draft, params.n_ctx, self.n_parallel, threads, self.n_vocab)
+            except Exception:
+                L.llama_batch_free(self.batch)
+                L.llama_free(self.ctx)
+                raise
         return llm
 
     def _free(self) -> None:
         if self.llm is None:
             return
+        if self.draft is not None:
+            self.draft.free()
         self.L.llama_batch_free(self.batch)
         self.L.llama_free(self.ctx)
         self.llm = None
@@ -245,6 +269,8 @@ class BatchedWorker(Worker):
         for slot in idle:
             self.L.llama_memory_seq_rm(self.memory, slot, -1, -1)
             self.slot_tokens[slot] = []
+            if self.draft is not None:
+                self.draft.forget(slot)
         return bool(idle)
 
     def _release(self, seq: _Seq, keep_cache: bool = True) -> None:
@@ -254,6 +280,8 @@ class BatchedWorker(Worker):
         else:
             self.L.llama_memory_seq_rm(self.memory, seq.seq_id, -1, -1)
             self.slot_tokens.pop(seq.seq_id, None)
+            if self.draft is not None:
+                self.draft.forget(seq.seq_id)
         seq.sampler.close()
 
     # --- the loop -----------------------------------------------------------------------------------
@@ -299,11 +327,24 @@ class BatchedWorker(Worker):
             self.last_used = time.time()
         self._free()
 
+    def _draft_room(self, seq: _Seq, room: int) -> int:
+        """How many draft tokens this sequence may verify in this step: the draft's n_max, within the
+        batch's room (after its own next token), its max_tokens and its context; none once the sequence
+        has verified 2 x n_max drafts and accepted fewer than min_acceptance_rate of them (a draft that
+        keeps missing only costs time)."""
+        draft = self.draft
+        if draft is None:
+            return 0
+        if draft.p_min > 0 and seq.drafted >= 2 * draft.n_max and seq.accepted < draft.p_min * seq.drafted:
+            return 0
+        return max(0, min(draft.n_max, room - 1, seq.max_tokens - seq.generated - 1, self.per_seq - seq.n_past - 2))
+
     def _step(self) -> None:
         L = self.L
         batch = self.batch
         n = 0
-        outputs: list[tuple[_Seq, int]] = []
+        # (sequence, batch indices with logits, whether it is generating: its token at seq.n_past is seq.last)
+        outputs: list[tuple[_Seq, list[int], bool]] = []
         for seq in list(self.active):
             if seq.job.cancel.is_set():
                 self.active.remove(seq)
@@ -323,21 +364,26 @@ class BatchedWorker(Worker):
                     batch.seq_id[n][0] = seq.seq_id
                     batch.logits[n] = pos == len(seq.tokens) - 1
                     if batch.logits[n]:
-                        outputs.append((seq, n))
+                        outputs.append((seq, [n], False))
                     n += 1
                 seq.cached.extend(seq.tokens[seq.fed:seq.fed + take])
                 seq.fed += take
                 seq.n_past = seq.fed
             elif n < budget:
-                batch.token[n] = seq.last
-                batch.pos[n] = seq.n_past
-                batch.n_seq_id[n] = 1
-                batch.seq_id[n][0] = seq.seq_id
-                batch.logits[n] = True
-                outputs.append((seq, n))
-                seq.cached.append(seq.last)
-                seq.n_past += 1
-                n += 1
+                # the next token, and what the draft proposes after it: verified in this one decode
+                limit = self._draft_room(seq, budget - n)
+                seq.proposal = self.draft.propose(seq.seq_id, [*seq.cached, seq.last], limit,
+                                                  seq.req.params.get("logit_bias")) if limit else []
+                indices = []
+                for k, token in enumerate([seq.last, *seq.proposal]):
+                    batch.token[n] = token
+                    batch.pos[n] = seq.n_past + k
+                    batch.n_seq_id[n] = 1
+                    batch.seq_id[n][0] = seq.seq_id
+                    batch.logits[n] = True
+                    indices.append(n)
+                    n += 1
+                outputs.append((seq, indices, True))
         if n == 0:
             return
         batch.n_tokens = n
@@ -346,33 +392,66 @@ class BatchedWorker(Worker):
             rc = L.llama_decode(self.ctx, batch)
         if rc != 0:
             raise RuntimeError(f"llama_decode failed ({rc})")
-        for seq, i in outputs:
-            dist = self._log_softmax(i, seq.req.params.get("logit_bias")) if seq.req.logprobs is not None else None
-            token = self._sample(seq, i)
-            if dist is not None and not L.llama_vocab_is_eog(self.vocab, token):
-                top = np.argsort(-dist)[: seq.req.logprobs] if seq.req.logprobs else []
-                seq.logprobs.append(TokenLogprob(self._piece(token), float(dist[token]),
-                                                 tuple((self._piece(int(t)), float(dist[int(t)])) for t in top)))
-            seq.last = token
-            if L.llama_vocab_is_eog(self.vocab, token):
-                self.active.remove(seq)
-                self._finish(seq, "stop")
-                continue
-            seq.generated += 1
-            seq.pending += self._piece(token)
-            try:
-                seq.text += seq.pending.decode("utf-8")
-                seq.pending = b""
-            except UnicodeDecodeError:
-                pass  # an incomplete multi-byte character: wait for the next token
-            if any(s in seq.text for s in seq.stop):
-                self.active.remove(seq)
-                self._finish(seq, "stop")
-            elif seq.generated >= seq.max_tokens or seq.n_past + 1 >= self.per_seq:
-                self.active.remove(seq)
-                self._finish(seq, "length")
-            else:
-                self._emit_text(seq, final=False)
+        for seq, indices, generating in outputs:
+            # The main model's own sampler at each position, in order: the draft's token is kept while it
+            # is what the model samples; the first other token ends the step (the output is what the
+            # model alone would give, token for token with greedy sampling, in distribution otherwise).
+            sampled: list[int] = []
+            for k, i in enumerate(indices):
+                sampled.append(self._sample_logged(seq, i))
+                if k >= len(seq.proposal) or sampled[-1] != seq.proposal[k]:
+                    break
+            if generating:
+                kept = len(sampled) - 1  # draft tokens accepted
+                seq.cached.extend([seq.last, *seq.proposal[:kept]])
+                seq.n_past += 1 + kept
+                if seq.proposal:
+                    L.llama_memory_seq_rm(self.memory, seq.seq_id, seq.n_past, -1)  # the rejected drafts' cells
+                    self.draft.accepted(seq.seq_id, seq.n_past)
+                    self.drafted += len(seq.proposal)
+                    self.accepted += kept
+                    seq.drafted += len(seq.proposal)
+                    seq.accepted += kept
+                    self.metrics.drafted(self.name, len(seq.proposal), kept)
+                seq.proposal = []
+            for token in sampled:
+                if self._take(seq, token):
+                    break
+
+    def _sample_logged(self, seq: _Seq, index: int) -> int:
+        """Sample output `index` for `seq` (with the request's logprobs when it asked for them)."""
+        dist = self._log_softmax(index, seq.req.params.get("logit_bias")) if seq.req.logprobs is not None else None
+        token = self._sample(seq, index)
+        if dist is not None and not self.L.llama_vocab_is_eog(self.vocab, token):
+            top = np.argsort(-dist)[: seq.req.logprobs] if seq.req.logprobs else []
+            seq.logprobs.append(TokenLogprob(self._piece(token), float(dist[token]),
+                                             tuple((self._piece(int(t)), float(dist[int(t)])) for t in top)))
+        return token
+
+    def _take(self, seq: _Seq, token: int) -> bool:
+        """One generated token: its text, then whether the sequence is done (and finished)."""
+        seq.last = token
+        if self.L.llama_vocab_is_eog(self.vocab, token):
+            self.active.remove(seq)
+            self._finish(seq, "stop")
+            return True
+        seq.generated += 1
+        seq.pending += self._piece(token)
+        try:
+            seq.text += seq.pending.decode("utf-8")
+            seq.pending = b""
+        except UnicodeDecodeError:
+            pass  # an incomplete multi-byte character: wait for the next token
+        if any(s in seq.text for s in seq.stop):
+            self.active.remove(seq)
+            self._finish(seq, "stop")
+            return True
+        if seq.generated >= seq.max_tokens or seq.n_past + 1 >= self.per_seq:
+            self.active.remove(seq)
+            self._finish(seq, "length")
+            return True
+        self._emit_text(seq, final=False)
+        return False
 
 
 MAX_AUTO_SLOTS = 8

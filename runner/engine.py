@@ -14,7 +14,7 @@ from typing import Any
 
 from .batch import BatchedWorker
 from .rerank import RERANK, RerankWorker
-from .settings import Settings, parse_flags
+from .settings import Draft, Settings, parse_flags
 from .worker import COMPLETION, EMBEDDING, Worker, memory_limit
 
 __all__ = ["COMPLETION", "EMBEDDING", "CapacityError", "Engine", "Settings", "parse_flags"]
@@ -65,17 +65,21 @@ class Engine:
         self.keep_alive = keep_alive if keep_alive is not None else float(os.environ.get("KEEP_ALIVE", "300"))
         self.lock = threading.Lock()
 
-    def configure(self, model_id: str, context_size: int | None, flags: list[str] | None) -> None:
+    def configure(self, model_id: str, context_size: int | None, flags: list[str] | None,
+                  draft: Draft | None = None) -> None:
         settings = parse_flags(flags or [])
+        settings.draft = draft
         if context_size is not None:
             if context_size < 1:
                 raise ValueError("context-size must be positive")
             settings.load["n_ctx"] = context_size
+        speculative = draft and {"draft_model": draft.name, "num_tokens": draft.n_max, "min_acceptance_rate": draft.p_min}
         with self.lock:
             self.settings[model_id] = settings
             # as DMR's GET /engines/_configure reports it (BackendConfiguration's JSON)
             self.configs[model_id] = {k: v for k, v in (("context-size", context_size),
-                                                        ("runtime-flags", list(flags or []) or None)) if v is not None}
+                                                        ("runtime-flags", list(flags or []) or None),
+                                                        ("speculative", speculative)) if v}
             # A running worker keeps its settings until it is unloaded; reload on next use.
             for mode in (COMPLETION, EMBEDDING, RERANK):
                 worker = self.workers.pop((model_id, mode), None)
@@ -136,7 +140,7 @@ class Engine:
         return [
             {"backend_name": "llama.cpp", "model_name": w.name, "mode": w.mode,
              "last_used": int(w.last_used), "loaded": w.llm is not None, "pending": w.pending(),
-             "slots": getattr(w, "n_parallel", 1)}
+             "slots": getattr(w, "n_parallel", 1), **w.status()}
             for w in sorted(workers, key=lambda w: (w.name, w.mode))
         ]
 

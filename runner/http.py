@@ -65,7 +65,7 @@ def field(data: dict, key: str, kind: type | tuple, required: bool = False, defa
 # in runner/api/).
 KNOWN_FIELDS = {
     "create": {"from", "bearer-token"},
-    "configure": {"model", "context-size", "runtime-flags", "raw-runtime-flags", "mode"},
+    "configure": {"model", "context-size", "runtime-flags", "raw-runtime-flags", "mode", "speculative"},
     "unload": {"models", "all", "backend"},
 }
 

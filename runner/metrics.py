@@ -21,6 +21,10 @@ class Metrics:
         self._pulls = Counter("model_runner_pulls", "Model pulls by outcome.", ["outcome"], registry=self.registry)
         self._reused = Counter("model_runner_prompt_tokens_reused", "Prompt tokens taken from a slot's KV cache.",
                                ["model"], registry=self.registry)
+        self._drafted = Counter("model_runner_draft_tokens", "Tokens a draft model proposed (speculative decoding).",
+                                ["model"], registry=self.registry)
+        self._accepted = Counter("model_runner_draft_accepted_tokens", "Draft tokens the model accepted.", ["model"],
+                                 registry=self.registry)
         self._loaded = Gauge("model_runner_loaded_models", "Workers with a model in memory.", registry=self.registry)
 
     def request(self, route: str, status: int) -> None:
@@ -28,6 +32,10 @@ class Metrics:
 
     def generated(self, model: str, n: int) -> None:
         self._tokens.labels(model).inc(n)
+
+    def drafted(self, model: str, proposed: int, accepted: int) -> None:
+        self._drafted.labels(model).inc(proposed)
+        self._accepted.labels(model).inc(accepted)
 
     def reused(self, model: str, n: int) -> None:
         self._reused.labels(model).inc(n)

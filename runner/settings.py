@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # llama.cpp server flags -> (Llama keyword, converter). Sampling flags become request defaults.
@@ -36,15 +37,29 @@ _IGNORED = {"--verbose", "-v", "--verbose-prompt", "--jinja", "--metrics", "--no
             "-cb", "--no-warmup"}
 
 
+@dataclass(frozen=True)
+class Draft:
+    """Speculative decoding (`_configure`'s `speculative`, DMR's SpeculativeDecodingConfig, which DMR
+    passes to llama-server as --model-draft, --spec-draft-n-max and --spec-draft-p-min): a draft model
+    that proposes up to `n_max` tokens per step, drafting while its own top token's probability is at
+    least `p_min`."""
+
+    paths: tuple[Path, ...]
+    name: str
+    n_max: int = 3  # llama-server's default
+    p_min: float = 0.0
+
+
 @dataclass
 class Settings:
-    """How to load and sample one model: LLAMA_ARGS, then `_configure`'s context size and flags."""
+    """How to load and sample one model: LLAMA_ARGS, then `_configure`'s context size, flags and draft."""
 
     load: dict[str, Any] = field(default_factory=dict)
     sampling: dict[str, Any] = field(default_factory=dict)
+    draft: Draft | None = None
 
     def merged(self, other: Settings) -> Settings:
-        return Settings({**self.load, **other.load}, {**self.sampling, **other.sampling})
+        return Settings({**self.load, **other.load}, {**self.sampling, **other.sampling}, other.draft or self.draft)
 
 
 def parse_flags(flags: list[str] | str) -> Settings:

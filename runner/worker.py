@@ -138,6 +138,10 @@ class Worker:
     def pending(self) -> int:
         return self.jobs.qsize() + (1 if self.busy else 0)
 
+    def status(self) -> dict[str, Any]:
+        """What GET /engines/ps adds for this worker."""
+        return {}
+
     def stop(self) -> None:
         self.jobs.put(None)
 

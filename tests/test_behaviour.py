@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from behaviour import check, kubelet_expand, values_findings
+from behaviour import check, kubelet_expand, provider_findings, values_findings
 from chartcheck import template
 from conftest import CORPUS, FIXTURES, ROOT, corpus_files
 from oracle import oracle_env, run_oracle
@@ -39,7 +39,8 @@ def run_app(files: list[Path], binary: Path, out: Path, env: dict[str, str], sta
     converted = convert(files, out, environ=env, cwd=files[0].parent)
     project, chart = converted.project, converted.chart
     findings, warned = check(doc, template(out), Path(project.working_dir), chart.warnings, stats)
-    return findings + values_findings(yaml.safe_load((out / "values.yaml").read_text())), warned
+    values = yaml.safe_load((out / "values.yaml").read_text())
+    return findings + values_findings(values) + provider_findings(doc, values, chart.warnings), warned
 
 
 def test_kubelet_expansion() -> None:
@@ -206,3 +207,19 @@ def test_embedded_secrets_are_secret_in_values(tmp_path: Path) -> None:
     assert ("secret-in-values", "envSecrets.values") in {(f.kind, f.service) for f in values_findings(values)}
     convert(OWN["runtime"], tmp_path / "plain", environ=oracle_env())
     assert values_findings(yaml.safe_load((tmp_path / "plain" / "values.yaml").read_text())) == []
+
+
+def test_provider_options_reach_the_runner(compose_binary: Path, tmp_path: Path) -> None:
+    """Speculative decoding, context size and runtime flags of a model provider service reach the
+    runner's configure call; the oracle sees one dropped, and an option nobody takes must be warned."""
+    files = OWN["providers"]
+    _, doc, _ = run_oracle(compose_binary, files, oracle_env())
+    converted = convert(files, tmp_path / "chart", environ=oracle_env())
+    values = yaml.safe_load((tmp_path / "chart" / "values.yaml").read_text())
+    assert provider_findings(doc, values, converted.chart.warnings) == []
+    del values["modelRunner"]["configure"][0]["speculative"]
+    assert {f.detail.split("=")[0] for f in provider_findings(doc, values, [])} == {
+        "speculative-draft-model", "speculative-num-tokens", "speculative-min-acceptance-rate"}
+    doc["services"]["chat-llm"]["provider"]["options"]["temperature"] = "0.1"
+    assert [f.kind for f in provider_findings(doc, yaml.safe_load((tmp_path / "chart" / "values.yaml").read_text()),
+                                              converted.chart.warnings)] == ["provider-option-dropped"]

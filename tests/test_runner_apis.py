@@ -267,7 +267,7 @@ def test_ollama_api(runner: dict) -> None:
 
 
 # ---- the real model through each API ----------------------------------------------------------------
-def test_gemma_answers_through_anthropic_and_ollama(tmp_path: Path) -> None:
+def test_gemma_answers_through_anthropic_ollama_and_responses(tmp_path: Path) -> None:
     path = gemma_gguf()
     proc, base = start_runner(tmp_path / "models", {"MODELS_IMPORT_DIR": str(path.parent), "LLAMA_ARGS": "--ctx-size 1024"})
     try:
@@ -283,6 +283,12 @@ def test_gemma_answers_through_anthropic_and_ollama(tmp_path: Path) -> None:
                       options={"num_predict": 16, "temperature": 0}).message.content.strip()
         assert "".join(p.response for p in o.generate(model=GEMMA_NAME, prompt="Name a colour.", stream=True,
                                                       options={"num_predict": 12})).strip()
+        r = openai.OpenAI(base_url=f"{base}/engines/v1", api_key="unused", max_retries=0, timeout=120)
+        said = r.responses.create(model=GEMMA_NAME, input="Say hello.", max_output_tokens=16, temperature=0)
+        assert said.output_text.strip()
+        with r.responses.stream(model=GEMMA_NAME, input="Say hello.", max_output_tokens=16, temperature=0) as s:
+            streamed = "".join(e.delta for e in s if e.type == "response.output_text.delta")
+        assert streamed == said.output_text  # greedy: the same words, streamed or not
     finally:
         stop(proc)
 
@@ -618,3 +624,64 @@ def test_dmr_admin_calls(tmp_path: Path, model: str) -> None:
         assert httpx.get(f"{quiet_base}/engines/requests").status_code == 404
     finally:
         stop(quiet)
+
+
+# ---- speculative decoding ------------------------------------------------------------------------------------
+def test_speculative_decoding_gives_the_models_own_tokens(tmp_path: Path, model: str) -> None:
+    """A draft proposes, the model verifies: greedy output is token for token the model's own, and so is
+    a seeded sampled one (each token is still drawn by the model's sampler, in the same order), whether
+    the draft is the model itself (everything accepted) or another model (most rejected)."""
+    address = model.split("/ai/")[0]
+    push_model(address, "ai/tiny-draft", "v1", [write_tiny_llama(tmp_path / "draft.gguf", n_layer=1, seed=7).read_bytes()])
+    draft = f"{address}/ai/tiny-draft:v1"
+    proc, base = start_runner(tmp_path / "models", {"LLAMA_ARGS": "--ctx-size 512 --parallel 2"})
+    try:
+        pull(base, model)
+        pull(base, draft)
+        bodies = {
+            "greedy": ("/engines/v1/completions", {"model": model, "prompt": "the", "max_tokens": 24, "temperature": 0,
+                                                   "logit_bias": NO_EOS}),
+            "sampled": ("/engines/v1/completions", {"model": model, "prompt": "hello", "max_tokens": 24, "temperature": 0.9,
+                                                    "seed": 5, "logit_bias": NO_EOS}),
+            "chat": ("/engines/v1/chat/completions", {"model": model, "messages": [{"role": "user", "content": "hi"}],
+                                                      "max_tokens": 16, "temperature": 0, "logit_bias": NO_EOS}),
+        }
+
+        def texts() -> dict[str, str]:
+            out = {}
+            for name, (path, body) in bodies.items():
+                got = httpx.post(base + path, json=body, timeout=60).json()["choices"][0]
+                out[name] = got["text"] if "text" in got else got["message"]["content"]
+            streamed = [json.loads(line[6:]) for line in httpx.post(base + bodies["chat"][0], json={**bodies["chat"][1], "stream": True},
+                                                                    timeout=60).text.splitlines() if line.startswith("data: {")]
+            out["chat streamed"] = "".join(c["choices"][0]["delta"].get("content", "") for c in streamed if c["choices"])
+            return out
+
+        def spec_stats() -> dict:
+            (worker,) = [w for w in httpx.get(f"{base}/engines/ps").json() if w["mode"] == "completion"]
+            return worker["speculative"]
+
+        plain = texts()
+        assert plain["chat"] == plain["chat streamed"]
+        for candidate, tokens in ((model, 4), (draft, 3)):
+            assert httpx.post(f"{base}/engines/_configure", json={"model": model, "speculative": {
+                "draft_model": candidate, "num_tokens": tokens}}).status_code == 202
+            path, greedy = bodies["greedy"]
+            assert httpx.post(base + path, json=greedy, timeout=60).json()["choices"][0]["text"] == plain["greedy"]
+            stats = spec_stats()
+            assert stats["drafted_tokens"] > 0 and stats["num_tokens"] == tokens
+            if candidate == model:  # itself as the draft: its greedy drafts are what the model samples greedily
+                assert stats["accepted_tokens"] >= 0.9 * stats["drafted_tokens"], stats
+            assert texts() == plain, candidate
+        (configured,) = httpx.get(f"{base}/engines/_configure", params={"model": model}).json()
+        assert configured["Config"]["speculative"]["num_tokens"] == 3
+        metrics = httpx.get(f"{base}/metrics").text
+        assert "model_runner_draft_tokens_total" in metrics and "model_runner_draft_accepted_tokens_total" in metrics
+        # min_acceptance_rate (llama-server's --spec-draft-p-min): no draft token is that sure of itself
+        httpx.post(f"{base}/engines/_configure", json={"model": model, "speculative": {
+            "draft_model": draft, "min_acceptance_rate": 1.0}})
+        assert texts() == plain and spec_stats()["drafted_tokens"] == 0
+        bad = httpx.post(f"{base}/engines/_configure", json={"model": model, "speculative": {"draft_model": "ai/absent"}})
+        assert bad.status_code == 404
+    finally:
+        stop(proc)

@@ -115,3 +115,29 @@ def test_engine_caps_evict_the_least_recently_used_idle_model(tmp_path) -> None:
             engine.worker("huge", "huge", [files["huge"]], "completion", None)
     finally:
         engine.unload(None)
+
+
+def test_drafting_stops_for_a_sequence_whose_drafts_keep_missing() -> None:
+    """batch.BatchedWorker._draft_room: the draft's n_max within the batch, max_tokens and context; none
+    once 2 x n_max drafts were verified and fewer than min_acceptance_rate of them accepted."""
+    from types import SimpleNamespace
+
+    from runner.batch import BatchedWorker
+
+    worker = BatchedWorker.__new__(BatchedWorker)  # no model: only the arithmetic
+    worker.per_seq = 100
+    worker.draft = SimpleNamespace(n_max=4, p_min=0.5)
+    seq = SimpleNamespace(max_tokens=50, generated=0, n_past=10, drafted=0, accepted=0)
+    assert worker._draft_room(seq, room=64) == 4
+    assert worker._draft_room(seq, room=3) == 2  # the batch has room for the next token and 2 drafts
+    seq.generated = 48
+    assert worker._draft_room(seq, room=64) == 1  # one more token may follow the next one
+    seq.generated, seq.drafted, seq.accepted = 0, 8, 3
+    assert worker._draft_room(seq, room=64) == 0  # 3 of 8 accepted < 50%
+    seq.accepted = 4
+    assert worker._draft_room(seq, room=64) == 4
+    worker.draft = SimpleNamespace(n_max=4, p_min=0.0)  # no threshold: always drafting
+    seq.accepted = 0
+    assert worker._draft_room(seq, room=64) == 4
+    worker.draft = None
+    assert worker._draft_room(seq, room=64) == 0

@@ -65,7 +65,10 @@ RUNNER_COMMENTS = {
     ("modelRunner", "spread"): "With several replicas: spread them over nodes (topologySpreadConstraints).",
     ("modelRunner", "autoscaling"): "A HorizontalPodAutoscaler on CPU for the runner (replicas is then its business).",
     ("modelRunner", "models"): "Models pulled by the runner before apps need them (from compose).",
-    ("modelRunner", "configure"): "Per-model context size and runtime flags (from compose), applied after the pull.",
+    ("modelRunner", "configure"): (
+        "Per-model context size, runtime flags and speculative decoding (a draft model, also pulled, proposes\n"
+        "numTokens tokens the model verifies; drafting stops below minAcceptanceRate), from compose, applied\n"
+        "after the pull with POST /engines/_configure in Docker Model Runner's shape."),
     ("modelRunner", "prePull"): "Image and time limit of the Job that pulls and configures the models.",
     ("modelRunner", "fsGroup"): (
         "Group that owns the models volume (the pod's fsGroup): 10001 is compose-bridge's runner image's user,\n"
@@ -109,6 +112,9 @@ RUNNER_SCHEMA = obj(
             "model": {"type": "string", "minLength": 1},
             "contextSize": {"type": "integer", "minimum": 1},
             "runtimeFlags": {"type": "array", "items": {"type": "string"}},
+            "speculative": obj({"draftModel": {"type": "string", "minLength": 1},
+                                "numTokens": {"type": "integer", "minimum": 1},
+                                "minAcceptanceRate": {"type": "number", "minimum": 0, "maximum": 1}}),
         }, ["model"])},
         "prePull": obj({"image": {"type": "string", "minLength": 1}, "timeoutSeconds": {"type": "integer", "minimum": 1}}),
     },
@@ -133,6 +139,14 @@ def runner_values(services: dict[str, dict], models: dict[str, Any]) -> dict[str
             item["contextSize"] = int(spec["context_size"])
         if spec.get("runtime_flags"):
             item["runtimeFlags"] = [str(f) for f in spec["runtime_flags"]]
+        speculative = spec.get("speculative") or {}
+        if speculative:
+            item["speculative"] = {k: v for k, v in (("draftModel", speculative.get("draft_model")),
+                                                     ("numTokens", speculative.get("num_tokens")),
+                                                     ("minAcceptanceRate", speculative.get("min_acceptance_rate"))) if v}
+            draft = speculative.get("draft_model")
+            if draft and draft not in runner["models"]:
+                runner["models"].append(str(draft))  # pulled beside the main model, before the configure
         if len(item) > 1 and item not in runner["configure"]:
             runner["configure"].append(item)
     return runner
@@ -182,6 +196,48 @@ def _first(options: dict, key: str) -> str | None:
     return None if value is None else str(value)
 
 
+# The options of a `provider: {type: model}` service that DMR's compose plugin takes (`docker model
+# compose up`, cmd/cli/commands/compose.go in docker/model-runner): it pulls `model` and sends one
+# POST /engines/_configure with the context size, the runtime flags and the speculative settings.
+PROVIDER_OPTIONS = ("model", "context-size", "runtime-flags", "backend", "speculative-draft-model",
+                    "speculative-num-tokens", "speculative-min-acceptance-rate")
+
+
+def _number(name: str, options: dict, key: str, kind: type) -> Any:
+    raw = _first(options, key)
+    if raw is None or raw == "":
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        raise BridgeError(f"service {name}: provider option {key} must be a number, not {raw!r}",
+                          path=("services", name, "provider", "options", key)) from None
+
+
+def provider_model(name: str, options: dict, warnings: Warnings) -> dict[str, Any]:
+    """A provider service's options as a model spec (compose `models:` keys, plus `speculative`)."""
+    spec: dict[str, Any] = {"model": _first(options, "model")}
+    context = _number(name, options, "context-size", int)
+    if context:
+        spec["context_size"] = context
+    flags = options.get("runtime-flags")
+    if flags:
+        spec["runtime_flags"] = [f for value in (flags if isinstance(flags, list) else [flags]) for f in str(value).split()]
+    draft = _first(options, "speculative-draft-model")
+    tokens = _number(name, options, "speculative-num-tokens", int)
+    rate = _number(name, options, "speculative-min-acceptance-rate", float)
+    if draft or tokens or rate:  # as DMR's plugin: any of them turns speculative decoding on
+        spec["speculative"] = {k: v for k, v in (("draft_model", draft), ("num_tokens", tokens),
+                                                 ("min_acceptance_rate", rate)) if v}
+    backend = _first(options, "backend")
+    if backend and backend != "llama.cpp":
+        warnings.add(f"service {name}: provider option backend={backend}: the chart configures llama.cpp, the "
+                     f"backend both Docker's runner image and compose-bridge's run everywhere; {backend} is not used")
+    for key in sorted(set(options) - set(PROVIDER_OPTIONS)):
+        warnings.add(f"service {name}: provider option {key} is not one DMR's compose plugin takes; ignored")
+    return spec
+
+
 def apply_providers(services: dict[str, dict], models: dict[str, Any], warnings: Warnings
                     ) -> tuple[dict[str, dict], dict[str, Any]]:
     """(the services that run containers, the models including those of model providers)."""
@@ -196,13 +252,7 @@ def apply_providers(services: dict[str, dict], models: dict[str, Any], warnings:
             warnings.add(f"service {name}: provider type {provider.get('type')!r} has no Kubernetes "
                             f"equivalent; it is not deployed and its dependents get none of its variables")
             continue
-        spec: dict[str, Any] = {"model": _first(options, "model")}
-        if _first(options, "context-size"):
-            spec["context_size"] = int(_first(options, "context-size") or 0)
-        flags = options.get("runtime-flags")
-        if flags:
-            spec["runtime_flags"] = [f for value in flags for f in str(value).split()]
-        models[name] = spec
+        models[name] = provider_model(name, options, warnings)
     out: dict[str, dict] = {}
     for name, svc in services.items():
         if name in providers:

@@ -7,6 +7,7 @@ import functools
 import os
 import shlex
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -16,6 +17,8 @@ from ..http import ApiError, check_fields, error_response, field, read_json
 from ..metrics import CONTENT_TYPE
 from ..names import display_name
 from ..service import Runner
+from ..settings import Draft
+from ..store import StoreError
 
 
 def router(core: Runner) -> APIRouter:
@@ -55,7 +58,7 @@ def router(core: Runner) -> APIRouter:
                 raise ApiError(400, "field 'raw-runtime-flags' has the wrong type")
             flags = flags + shlex.split(raw)
         try:
-            core.engine.configure(entry.id, context, flags)
+            core.engine.configure(entry.id, context, flags, draft(core, data.get("speculative")))
         except ValueError as exc:
             raise ApiError(400, str(exc)) from None
         return Response(status_code=202)
@@ -118,3 +121,25 @@ def _engine_size() -> int:
     except ImportError:
         return 0
     return _tree_size(Path(llama_cpp.__file__).parent)
+
+
+def draft(core: Runner, spec: Any) -> Draft | None:
+    """`speculative` of a configure body (DMR's SpeculativeDecodingConfig) as the draft to load: its
+    model must be in the store, as DMR requires."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise ApiError(400, "field 'speculative' must be an object")
+    name = spec.get("draft_model")
+    if not name:
+        raise ApiError(400, "speculative.draft_model is required")
+    n_max = field(spec, "num_tokens", int, default=Draft.n_max) or Draft.n_max
+    p_min = field(spec, "min_acceptance_rate", (int, float), default=0.0)
+    if n_max < 1 or not 0 <= p_min <= 1:
+        raise ApiError(400, "speculative.num_tokens must be >= 1 and min_acceptance_rate within 0..1")
+    entry = core.resolve(name)
+    try:
+        paths = tuple(core.store.gguf_files(entry))
+    except StoreError as exc:
+        raise ApiError(400, f"draft model {name}: {exc}") from None
+    return Draft(paths, display_name(entry.tags[0]) if entry.tags else entry.id, int(n_max), float(p_min))

@@ -82,3 +82,23 @@ def test_a_model_without_a_reference_is_an_error() -> None:
     with pytest.raises(BridgeError) as info:
         runner_values({"a": {"models": {"llm": None}}}, {"llm": {}})
     assert info.value.path == ("models", "llm") and "no `model` reference" in info.value.message
+
+
+def test_provider_options_as_dmrs_compose_plugin_reads_them() -> None:
+    from bridge.builders.models import provider_model
+    from bridge.model import Warnings
+
+    warnings = Warnings()
+    spec = provider_model("llm", {"model": "ai/qwen3", "context-size": "8192", "runtime-flags": "--temp 0.1",
+                                  "speculative-draft-model": "ai/qwen3:0.6B-Q4_K_M", "speculative-num-tokens": "16",
+                                  "speculative-min-acceptance-rate": "0.8", "backend": "vllm", "gpu": "yes"}, warnings)
+    assert spec == {"model": "ai/qwen3", "context_size": 8192, "runtime_flags": ["--temp", "0.1"],
+                    "speculative": {"draft_model": "ai/qwen3:0.6B-Q4_K_M", "num_tokens": 16, "min_acceptance_rate": 0.8}}
+    assert [w.split(":")[1].split()[2] for w in warnings] == ["backend=vllm", "gpu"]
+    runner = runner_values({"app": {"models": {"llm": None}}}, {"llm": spec})
+    assert runner["models"] == ["ai/qwen3", "ai/qwen3:0.6B-Q4_K_M"]  # the draft is pulled too
+    assert runner["configure"][0]["speculative"] == {"draftModel": "ai/qwen3:0.6B-Q4_K_M", "numTokens": 16,
+                                                     "minAcceptanceRate": 0.8}
+    with pytest.raises(BridgeError) as info:
+        provider_model("llm", {"model": "m", "speculative-num-tokens": "many"}, Warnings())
+    assert info.value.path == ("services", "llm", "provider", "options", "speculative-num-tokens")

@@ -26,6 +26,9 @@ Output: one Finding per thing a cluster would run differently from compose, by k
   container seeds it as root (Docker's copy-up, which gives a new volume the image directory's owner) and
   the pod sets no fsGroup, so an image that runs as another user (uid 1000, 472, 10001) cannot write a
   fresh, root-owned cloud volume;
+- provider-option-dropped: an option of a `provider: {type: model}` service that DMR's compose plugin
+  applies (model, context size, runtime flags, speculative decoding) is not in the runner's values
+  (models pulled, `configure`), and bridge did not warn about it;
 - secret-in-values: a value whose variable name says secret (PASSWORD, SECRET, TOKEN, KEY, PASS,
   CREDENTIAL) is written in the chart: a literal `value` in a container's env, or a non-empty entry in
   values.yaml (charts get committed and published).
@@ -53,7 +56,7 @@ FINDING_KINDS = (
     "unresolved-name", "port-not-served", "file-not-in-chart", "data-not-on-pvc", "oneshot-not-job",
     "dependent-not-gated", "dependency-not-gated", "env-differs", "command-differs", "probe-timing",
     "key-unmapped", "shared-dir-split", "user-path-dropped", "claim-at-root", "claim-not-writable",
-    "secret-in-values",
+    "secret-in-values", "provider-option-dropped",
 )
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|PASS|CREDENTIAL", re.IGNORECASE)
 MAX_SCANNED_FILE = 256 * 1024
@@ -191,6 +194,36 @@ def _seeded(pod: dict, volume: str) -> bool:
         if sc.get("runAsUser") == 0 and may_chown and any(mt["name"] == volume for mt in c.get("volumeMounts") or []):
             return True
     return False
+
+
+def provider_findings(project: dict, values: dict, warnings: list[str]) -> list[Finding]:
+    """provider-option-dropped: each option of a model provider service reaches the runner's values
+    (read as DMR's compose plugin reads them), or was warned about."""
+    runner = values.get("modelRunner") or {}
+    out: list[Finding] = []
+    for name, svc in (project.get("services") or {}).items():
+        provider = svc.get("provider") or {}
+        if provider.get("type") != "model":
+            continue
+        options = {k: (v[0] if isinstance(v, list) and v else v) for k, v in (provider.get("options") or {}).items()}
+        model = str(options.get("model") or "")
+        item = next((c for c in runner.get("configure") or [] if c.get("model") == model), {})
+        spec = item.get("speculative") or {}
+        wanted = {
+            "model": model in (runner.get("models") or []),
+            "context-size": item.get("contextSize") == int(options.get("context-size") or 0),
+            "runtime-flags": item.get("runtimeFlags") == str(options.get("runtime-flags") or "").split(),
+            "speculative-draft-model": spec.get("draftModel") == options.get("speculative-draft-model")
+            and options.get("speculative-draft-model") in (runner.get("models") or []),
+            "speculative-num-tokens": spec.get("numTokens") == int(options.get("speculative-num-tokens") or 0),
+            "speculative-min-acceptance-rate":
+                float(spec.get("minAcceptanceRate") or 0) == float(options.get("speculative-min-acceptance-rate") or 0),
+        }
+        for key in options:
+            carried = wanted.get(key, False)
+            if not carried and not any(w.startswith(f"service {name}: provider option {key}") for w in warnings):
+                out.append(Finding("provider-option-dropped", name, f"{key}={options[key]!r} reaches no runner value"))
+    return out
 
 
 def values_findings(values: dict) -> list[Finding]:
