@@ -255,7 +255,8 @@ def test_provider_services_are_models(tmp_path: Path) -> None:
     out = tmp_path / "chart"
     chart = convert([FIXTURES / "providers" / "compose.yaml"], out).chart
     assert sorted(s.name for s in chart.services) == ["app", "db", "worker"]  # no pod for a provider
-    assert [m["ref"] for m in chart.models] == ["ai/smollm2", "ai/all-minilm"]  # by model key: chat-llm, embedder
+    # by model key (chat-llm, embedder); chat-llm's speculative draft is pulled right after it
+    assert [m["ref"] for m in chart.models] == ["ai/smollm2", "ai/smollm2:135M-Q2_K", "ai/all-minilm"]
     lint([out], 4)
     for mode in ({}, {"modelRunner.enabled": "true"}):
         docs = template(out, values=mode)
@@ -268,8 +269,12 @@ def test_provider_services_are_models(tmp_path: Path) -> None:
         assert set(container_env(one(docs, "Deployment", "-worker"))) == {"CHAT-LLM_MODEL", "CHAT-LLM_URL"}
     docs = template(out, values={"modelRunner.enabled": "true"})
     configure = one(docs, "ConfigMap", "-model-runner-pull")["data"]
-    assert json.loads(configure["configure-0.json"]) == {"model": "ai/smollm2", "context-size": 2048,
-                                                         "runtime-flags": ["--temp", "0.2"]}
+    # DMR's ConfigureRequest: the context size, the flags and SpeculativeDecodingConfig, as its compose
+    # plugin sends them (cmd/cli/commands/compose.go)
+    assert json.loads(configure["configure-0.json"]) == {
+        "model": "ai/smollm2", "context-size": 2048, "runtime-flags": ["--temp", "0.2"],
+        "speculative": {"draft_model": "ai/smollm2:135M-Q2_K", "num_tokens": 16, "min_acceptance_rate": 0.8}}
+    assert [json.loads(configure[f"pull-{i}.json"])["from"] for i in range(3)] == [m["ref"] for m in chart.models]
 
 
 def test_only_model_clients_reach_the_runner(charts: dict[str, Path]) -> None:

@@ -234,3 +234,18 @@ def test_seed_gives_a_new_volume_to_the_compose_user_when_the_image_has_no_such_
     other.mkdir()
     assert "left empty" in _seed(coreutils_as_busybox, f"{tmp_path / 'missing'}={other}")
     assert other.stat().st_uid == 0
+
+
+def test_seed_does_not_keep_the_pod_from_starting_when_the_storage_refuses(tmp_path: Path) -> None:
+    """A storage that refuses root's chown (NFS with root_squash): a message, exit 0, the app starts."""
+    failing = tmp_path / "bb"
+    failing.write_text('#!/bin/sh\ncase "$1" in chown|cp) echo "$1: Operation not permitted" >&2; exit 1;; esac\nexec "$@"\n')
+    failing.chmod(0o755)
+    image = tmp_path / "image"
+    image.mkdir()
+    (image / "f").write_text("x")
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    out = _seed(failing, f"{image}={volume}")
+    assert "could not copy" in out
+    assert "could not give" in _seed(failing, f"{tmp_path / 'missing'}={volume}", owner="1000")

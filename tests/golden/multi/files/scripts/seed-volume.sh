@@ -25,14 +25,21 @@ for pair in "$@"; do
     echo "seed: ${target}: the volume holds data; left as it is"
     continue
   fi
+  # A storage that refuses root (NFS with root_squash) cannot be seeded: say so, and let the app start
+  # on the volume as the storage gives it rather than keep the pod from starting.
   if [ -d "$target" ]; then
-    "$BB" cp -a "$target/." "$dir/"
-    "$BB" chown "$("$BB" stat -c %u:%g "$target")" "$dir"
-    "$BB" chmod "$("$BB" stat -c %a "$target")" "$dir"
-    echo "seed: ${target}: copied the image's content into the new volume"
+    if "$BB" cp -a "$target/." "$dir/" && "$BB" chown "$("$BB" stat -c %u:%g "$target")" "$dir" \
+        && "$BB" chmod "$("$BB" stat -c %a "$target")" "$dir"; then
+      echo "seed: ${target}: copied the image's content into the new volume"
+    else
+      echo "seed: ${target}: could not copy the image's content or owner into the volume (the storage refuses root?)"
+    fi
   elif [ -n "${OWNER:-}" ]; then
-    "$BB" chown "$OWNER" "$dir"
-    echo "seed: ${target}: the image has no such directory; the new volume belongs to ${OWNER}"
+    if "$BB" chown "$OWNER" "$dir"; then
+      echo "seed: ${target}: the image has no such directory; the new volume belongs to ${OWNER}"
+    else
+      echo "seed: ${target}: could not give the volume to ${OWNER} (the storage refuses root?)"
+    fi
   else
     echo "seed: ${target}: the image has no such directory; the new volume is left empty"
   fi
