@@ -239,6 +239,7 @@ def speculative(path: Path, args: argparse.Namespace) -> None:
             body = {"model": model, "prompt": PROMPT, "max_tokens": args.tokens * 2, **GREEDY}
             for label, spec in (("no draft", None),
                                 (f"draft: first {args.draft_layers} blocks of the model", {"draft_model": cut}),
+                                ("  the same, min_acceptance_rate 0.5", {"draft_model": cut, "min_acceptance_rate": 0.5}),
                                 ("draft: the model itself", {"draft_model": model})):
                 config = {"model": model, **({"speculative": {**spec, "num_tokens": args.draft_tokens}} if spec else {})}
                 httpx.post(f"{base_url}/engines/_configure", json=config, timeout=60).raise_for_status()
