@@ -85,6 +85,7 @@ class BatchedWorker(Worker):
         load.pop("n_seq_max", None)
         load.pop("chat_format", None)  # used by chat_formatter, not a Llama keyword here
         threads = int(load.get("n_threads", cgroup_cpus()))
+        started = time.monotonic()
         llm = Llama(model_path=str(self.paths[0]), n_ctx=64, n_batch=64, verbose=False,
                     **{k: v for k, v in load.items() if k not in ("n_batch", "n_ubatch")})
         if self.requested_slots is None:
@@ -114,6 +115,7 @@ class BatchedWorker(Worker):
         self.memory = L.llama_get_memory(self.ctx)
         self._formatter = None
         self.L = L
+        self.metrics.observe_load(self.name, time.monotonic() - started)
         self.draft = None
         if self.settings.draft is not None:
             from .draft import DraftModel

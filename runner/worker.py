@@ -148,21 +148,14 @@ class Worker:
     def _load(self) -> Any:
         from llama_cpp import Llama
 
+        # The embedding model (generation loads in batch.py, reranking in rerank.py).
         kwargs: dict[str, Any] = {"n_ctx": 4096, "n_threads": cgroup_cpus(), "verbose": False}
         kwargs.update(self.settings.load)
-        kwargs["embedding"] = self.mode == EMBEDDING
-        if self.mode == EMBEDDING:
-            kwargs.pop("chat_format", None)
+        kwargs["embedding"] = True
+        kwargs.pop("chat_format", None)
         # Split models: llama.cpp finds shards 2..N next to the first (`model-0000i-of-0000N.gguf`).
         started = time.monotonic()
         llm = Llama(model_path=str(self.paths[0]), **kwargs)
-        if self.chat_template and self.mode == COMPLETION and "chat_format" not in self.settings.load:
-            # The artifact's chat template layer wins over the GGUF's built-in one, as in DMR.
-            llm.chat_handler = template_formatter(llm, self.chat_template).to_chat_handler()
-        elif self.mode == COMPLETION and "chat_format" not in self.settings.load:
-            fallback = fallback_chat_format(llm.metadata)
-            if fallback:
-                llm.chat_format, llm.chat_handler = fallback, None
         self.metrics.observe_load(self.name, time.monotonic() - started)
         return llm
 
