@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 
 from . import __version__
 from .api import admin, anthropic, models, ollama, openai, rerank, responses
+from .draft import draft_for
 from .engine import Engine
 from .http import ApiError, error_response
 from .metrics import Metrics
@@ -32,7 +33,7 @@ from .names import InvalidReference, normalize
 from .recorder import Recording
 from .registry import PullError, pull
 from .service import Runner
-from .store import NotFound, Store
+from .store import NotFound, Store, StoreError
 
 log = logging.getLogger("runner")
 
@@ -119,18 +120,23 @@ def _prepare(store: Store, engine: Engine, metrics: Metrics, model: str, configu
                 entry = store.find(ref)
             for item in configure:
                 if normalize(str(item.get("model", ""))) == ref:
+                    spec = item.get("speculative") or None  # the chart's or DMR's spelling
+                    draft = spec and draft_for(store, str(spec.get("draftModel", spec.get("draft_model", ""))),
+                                               spec.get("numTokens", spec.get("num_tokens")),
+                                               spec.get("minAcceptanceRate", spec.get("min_acceptance_rate")))
                     engine.configure(entry.id, item.get("contextSize", item.get("context-size")),
-                                     item.get("runtimeFlags", item.get("runtime-flags")) or [])
+                                     item.get("runtimeFlags", item.get("runtime-flags")) or [], draft)
             waiting.discard(model)
             return
-        except (PullError, InvalidReference, NotFound, ValueError) as exc:
+        except (PullError, InvalidReference, StoreError, ValueError) as exc:
             metrics.pulled("error")
             log.error("pre-pull of %s failed: %s (retrying in %.0f s)", model, exc, retry_seconds)
             stopping.wait(retry_seconds)
 
 
 def configure_from_env() -> list[dict]:
-    """MODELS_CONFIGURE: a JSON list of {"model", "contextSize", "runtimeFlags"} applied at start."""
+    """MODELS_CONFIGURE: a JSON list of {"model", "contextSize", "runtimeFlags", "speculative"} applied at
+    start (the chart's modelRunner.configure items; a draft model must be in MODELS too)."""
     raw = os.environ.get("MODELS_CONFIGURE", "").strip()
     if not raw:
         return []

@@ -13,7 +13,20 @@ from typing import Any
 
 import numpy as np
 
+from .names import display_name, normalize
 from .settings import Draft
+
+
+def draft_for(store: Any, reference: str, n_max: int | None, p_min: float | None) -> Draft:
+    """The draft to load for `speculative` settings: its model must be in the store, as DMR requires
+    (NotFound, StoreError or ValueError otherwise)."""
+    n_max = Draft.n_max if not n_max else int(n_max)
+    p_min = float(p_min or 0.0)
+    if n_max < 1 or not 0 <= p_min <= 1:
+        raise ValueError("speculative num_tokens must be >= 1 and min_acceptance_rate within 0..1")
+    entry = store.find(reference if reference.startswith("sha256:") else normalize(reference))
+    name = display_name(entry.tags[0]) if entry.tags else entry.id
+    return Draft(tuple(store.gguf_files(entry)), name, n_max, p_min)
 
 
 class DraftModel:

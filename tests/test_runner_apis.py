@@ -295,7 +295,9 @@ def test_gemma_answers_through_anthropic_ollama_and_responses(tmp_path: Path) ->
 
 # ---- start-up pulls, readiness and model caps --------------------------------------------------------
 def test_runner_pulls_configures_and_is_ready_after(tmp_path: Path, model: str) -> None:
-    env = {"MODELS": model, "MODELS_CONFIGURE": json.dumps([{"model": model, "contextSize": 96}])}
+    # the chart's configure items, speculative decoding included (the model as its own draft)
+    env = {"MODELS": model, "MODELS_CONFIGURE": json.dumps([{"model": model, "contextSize": 96, "speculative": {
+        "draftModel": model, "numTokens": 2}}])}
     proc, base = start_runner(tmp_path / "models", env)
     try:
         deadline = time.monotonic() + 60
@@ -308,6 +310,8 @@ def test_runner_pulls_configures_and_is_ready_after(tmp_path: Path, model: str) 
         long = httpx.post(f"{base}/engines/v1/completions", json={"model": model, "prompt": "the " * 200, "max_tokens": 2},
                           timeout=60)
         assert long.status_code == 400 and "context" in long.json()["error"]["message"]  # contextSize applied
+        (worker,) = [w for w in httpx.get(f"{base}/engines/ps").json() if w["mode"] == "completion"]
+        assert worker["speculative"]["num_tokens"] == 2  # the draft too
     finally:
         stop(proc)
 

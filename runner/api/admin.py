@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from .. import __version__
+from ..draft import draft_for
 from ..http import ApiError, check_fields, error_response, field, read_json
 from ..metrics import CONTENT_TYPE
 from ..names import display_name
@@ -124,22 +125,29 @@ def _engine_size() -> int:
 
 
 def draft(core: Runner, spec: Any) -> Draft | None:
-    """`speculative` of a configure body (DMR's SpeculativeDecodingConfig) as the draft to load: its
-    model must be in the store, as DMR requires."""
+    """`speculative` of a configure body (DMR's SpeculativeDecodingConfig) as the draft to load."""
     if spec is None:
         return None
     if not isinstance(spec, dict):
         raise ApiError(400, "field 'speculative' must be an object")
     name = spec.get("draft_model")
-    if not name:
+    if not name or not isinstance(name, str):
         raise ApiError(400, "speculative.draft_model is required")
-    n_max = field(spec, "num_tokens", int, default=Draft.n_max) or Draft.n_max
-    p_min = field(spec, "min_acceptance_rate", (int, float), default=0.0)
-    if n_max < 1 or not 0 <= p_min <= 1:
-        raise ApiError(400, "speculative.num_tokens must be >= 1 and min_acceptance_rate within 0..1")
-    entry = core.resolve(name)
+    core.resolve(name)  # 404 when the draft is not pulled, as for any model
     try:
-        paths = tuple(core.store.gguf_files(entry))
-    except StoreError as exc:
+        return draft_for(core.store, name, field(spec, "num_tokens", int), field(spec, "min_acceptance_rate", (int, float)))
+    except (ValueError, StoreError) as exc:
         raise ApiError(400, f"draft model {name}: {exc}") from None
-    return Draft(paths, display_name(entry.tags[0]) if entry.tags else entry.id, int(n_max), float(p_min))
+
+
+def _tree_size(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+@functools.cache
+def _engine_size() -> int:
+    try:
+        import llama_cpp
+    except ImportError:
+        return 0
+    return _tree_size(Path(llama_cpp.__file__).parent)
