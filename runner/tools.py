@@ -91,6 +91,17 @@ def tool_messages(messages: list[dict], plan: ToolPlan | None) -> list[dict]:
     return [{"role": "system", "content": plan.system}, *out]
 
 
+def with_tools(messages: list[dict], plan: ToolPlan | None, grammar: str | None = None) -> tuple[list[dict], str | None]:
+    """The conversation and grammar a chat runs with, whatever API it came from: with a plan, the tools
+    in the system message and the reply constrained to the plan's schema; without one, earlier tool calls,
+    tool results and content parts as turns any template can format (when there are any)."""
+    if plan is not None:
+        return tool_messages(messages, plan), schema_grammar(plan.schema)
+    if any(m.get("role") == "tool" or m.get("tool_calls") or not isinstance(m.get("content"), str) for m in messages):
+        return tool_messages(messages, None), grammar
+    return messages, grammar
+
+
 def _arguments(raw: Any) -> Any:
     if isinstance(raw, str):
         try:

@@ -18,7 +18,7 @@ from ..http import ApiError, Body, parse_body, read_json
 from ..results import Finish, collect
 from ..service import Runner
 from ..tasks import CountTokens, Generation
-from ..tools import ToolPlan, plan_tools, schema_grammar, tool_messages, tool_reply
+from ..tools import ToolPlan, plan_tools, tool_reply, with_tools
 from ..worker import COMPLETION
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -177,13 +177,9 @@ def router(core: Runner) -> APIRouter:
         if body.stop_sequences:
             params["stop"] = body.stop_sequences
         plan = body.plan()
-        messages, grammar = chat_messages(body), None
-        if plan is not None:
-            messages, grammar = tool_messages(messages, plan), schema_grammar(plan.schema)
-        elif any(m.get("tool_calls") or m["role"] == "tool" for m in messages):
-            messages = tool_messages(messages, None)
+        messages, grammar = with_tools(chat_messages(body), plan)
         task = Generation("chat", messages=messages, params=params, stream=body.stream, model=body.model,
-                          include_usage=body.stream, grammar=grammar)
+                          grammar=grammar)
         worker = core.worker_for(entry, COMPLETION)
         message_id = f"msg_{uuid.uuid4().hex[:24]}"
         core.metrics.request("anthropic", 200)

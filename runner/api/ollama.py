@@ -21,7 +21,7 @@ from ..names import display_name
 from ..results import Finish, Usage, collect
 from ..service import Runner
 from ..tasks import Embedding, Generation
-from ..tools import ToolPlan, plan_tools, schema_grammar, tool_messages, tool_reply
+from ..tools import ToolPlan, plan_tools, schema_grammar, tool_reply, with_tools
 from ..worker import COMPLETION, EMBEDDING
 from .models import pull_events, pull_source
 
@@ -235,14 +235,10 @@ def router(core: Runner) -> APIRouter:
     async def chat(request: Request) -> Response:
         body = parse_body(ChatRequest, await read_json(request))
         entry = core.resolve(body.model)
-        messages, grammar = chat_messages(body.messages), body.grammar()
         plan = plan_tools(body.tools, "auto")
-        if plan is not None:
-            messages, grammar = tool_messages(messages, plan), schema_grammar(plan.schema)
-        elif any(m.get("tool_calls") or m["role"] == "tool" for m in messages):
-            messages = tool_messages(messages, None)
+        messages, grammar = with_tools(chat_messages(body.messages), plan, body.grammar())
         task = Generation("chat", messages=messages, params=params_for(entry, body.options), stream=body.stream,
-                          model=body.model, include_usage=body.stream, grammar=grammar)
+                          model=body.model, grammar=grammar)
         return await generate(task, core.worker_for(entry, COMPLETION), "chat", plan)
 
     @router.post("/generate")
@@ -252,12 +248,12 @@ def router(core: Runner) -> APIRouter:
         params = params_for(entry, body.options)
         if body.raw:
             task = Generation("completions", prompt=body.prompt, params=params, stream=body.stream, model=body.model,
-                              include_usage=body.stream, grammar=body.grammar())
+                              grammar=body.grammar())
         else:  # Ollama formats the prompt with the model's template: a one-turn chat
             messages = ([{"role": "system", "content": body.system}] if body.system else []) + [
                 {"role": "user", "content": body.prompt}]
             task = Generation("chat", messages=messages, params=params, stream=body.stream, model=body.model,
-                              include_usage=body.stream, grammar=body.grammar())
+                              grammar=body.grammar())
         return await generate(task, core.worker_for(entry, COMPLETION), "generate")
 
     async def embed_vectors(body: EmbedRequest, inputs: str | list[str]) -> list[list[float]]:

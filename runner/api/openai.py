@@ -20,7 +20,7 @@ from ..names import display_name
 from ..results import Completion, Delta, TokenLogprob, Usage, collect, text_of
 from ..service import Runner
 from ..tasks import Embedding, Generation
-from ..tools import ToolPlan, plan_tools, response_grammar, schema_grammar, tool_messages, tool_reply
+from ..tools import ToolPlan, plan_tools, response_grammar, tool_reply, with_tools
 from ..worker import COMPLETION, EMBEDDING
 
 log = logging.getLogger("runner")
@@ -104,12 +104,8 @@ def generation(core: Runner, data: dict, kind: str, entry: Any) -> tuple[Generat
     grammar = response_grammar(body.response_format)
     common = {"params": params, "stream": body.stream, "model": body.model, "include_usage": include_usage}
     if isinstance(body, ChatRequest):
-        messages = body.messages
         plan = plan_tools(body.tools, body.tool_choice)
-        if plan is not None:
-            messages, grammar = tool_messages(messages, plan), schema_grammar(plan.schema)
-        elif any(m.get("role") == "tool" or m.get("tool_calls") or not isinstance(m.get("content"), str) for m in messages):
-            messages = tool_messages(messages, None)
+        messages, grammar = with_tools(body.messages, plan, grammar)
         logprobs = (body.top_logprobs or 0) if body.logprobs else None
         return Generation("chat", messages=messages, grammar=grammar, logprobs=logprobs, **common), plan
     prompt = body.prompt if isinstance(body.prompt, str) else "".join(body.prompt)
