@@ -141,3 +141,19 @@ def test_drafting_stops_for_a_sequence_whose_drafts_keep_missing() -> None:
     assert worker._draft_room(seq, room=64) == 4
     worker.draft = None
     assert worker._draft_room(seq, room=64) == 0
+
+
+def test_with_tools_prepares_a_chat_for_any_api() -> None:
+    from runner.tools import with_tools
+
+    plain = [{"role": "user", "content": "hi"}]
+    assert with_tools(plain, None, "g") == (plain, "g")  # nothing to rewrite: as given
+    history = [*plain, {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"x\": 1}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "ok"}]
+    messages, grammar = with_tools(history, None, "g")
+    assert grammar == "g" and [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == '{"tool_call": {"name": "f", "arguments": {"x": 1}}}'
+    plan = plan_tools([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}], "required")
+    messages, grammar = with_tools(plain, plan, "ignored")
+    assert messages[0]["role"] == "system" and "f" in messages[0]["content"] and grammar and grammar != "ignored"
